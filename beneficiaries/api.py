@@ -1,0 +1,116 @@
+"""REST API v1 for people (SPEC §4). Parse, authorise, call, render."""
+
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import serializers
+
+from beneficiaries import selectors, services
+from beneficiaries.identity import ID_TYPE_CHOICES
+from beneficiaries.models import Beneficiary, Category, Gender
+from covax.api_views import ScopedPrimaryKeyRelatedField, ScopedViewSet
+from sessions_app.models import Centre, District
+
+
+class DoseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    dose = serializers.IntegerField()
+    vaccine = serializers.CharField(source="vaccine.code")
+    centre = serializers.IntegerField(source="centre_id")
+    centre_name = serializers.CharField(source="centre.name")
+    administered_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    source = serializers.CharField()
+
+
+class BeneficiaryOutSerializer(serializers.ModelSerializer):
+    district = serializers.IntegerField(source="district_id")
+    centre_id = serializers.IntegerField(source="preferred_centre_id", allow_null=True)
+    doses = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Beneficiary
+        fields = [
+            "reference_id",
+            "name",
+            "gender",
+            "birth_year",
+            "phone",
+            "id_type",
+            "id_last4",
+            "category",
+            "employer",
+            "district",
+            "centre_id",
+            "doses",
+            "created_at",
+        ]
+
+    @extend_schema_field(DoseSerializer(many=True))
+    def get_doses(self, obj):
+        doses = getattr(obj, "active_doses", None)
+        if doses is None:
+            doses = obj.vaccinations.filter(voided_at__isnull=True).select_related("vaccine", "centre").order_by("dose")
+        return DoseSerializer(doses, many=True).data
+
+
+class BeneficiaryInSerializer(serializers.Serializer):
+    """The full ID number is accepted here and never leaves the service un-hashed."""
+
+    name = serializers.CharField(max_length=200)
+    gender = serializers.ChoiceField(choices=Gender.choices)
+    birth_year = serializers.IntegerField(min_value=1900, max_value=2100)
+    phone = serializers.CharField(max_length=32)
+    id_type = serializers.CharField(max_length=40, help_text="aadhaar, pan, epic, passport, driving_licence, other")
+    id_number = serializers.CharField(max_length=64, write_only=True)
+    category = serializers.ChoiceField(choices=Category.choices)
+    employer = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    district = ScopedPrimaryKeyRelatedField(queryset=District.objects.all())
+    centre_id = ScopedPrimaryKeyRelatedField(
+        queryset=Centre.objects.all(), required=False, allow_null=True, source="preferred_centre"
+    )
+
+
+class BeneficiaryFilter(django_filters.FilterSet):
+    id_type = django_filters.ChoiceFilter(choices=ID_TYPE_CHOICES, method="by_id_number")
+    id_number = django_filters.CharFilter(method="by_id_number")
+
+    class Meta:
+        model = Beneficiary
+        fields = ["district", "category", "reference_id", "id_type", "id_number"]
+
+    def by_id_number(self, queryset, name, value):
+        # Both parameters are applied together in filter_queryset below.
+        return queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        id_type, id_number = self.form.cleaned_data.get("id_type"), self.form.cleaned_data.get("id_number")
+        if id_number:
+            queryset = selectors.beneficiary_by_id_number(queryset, id_type=id_type or "aadhaar", id_number=id_number)
+        return queryset
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("id_number", str, description="Full ID number, matched through its hash; never stored.")
+        ]
+    )
+)
+@extend_schema(tags=["beneficiaries"])
+class BeneficiaryViewSet(ScopedViewSet):
+    queryset = selectors.beneficiary_list()
+    serializer_class = BeneficiaryOutSerializer
+    output_serializer_class = BeneficiaryOutSerializer
+    write_perm = "covax.add_beneficiary"
+    lookup_field = "reference_id"
+    filterset_class = BeneficiaryFilter
+    ordering_fields = ["id", "name", "birth_year"]
+
+    def get_serializer_class(self):
+        return BeneficiaryInSerializer if self.action == "create" else BeneficiaryOutSerializer
+
+    def perform_service(self, data):
+        return services.beneficiary_create(**data)

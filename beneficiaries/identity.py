@@ -1,0 +1,242 @@
+"""Identity: normalising and validating ID numbers, phones and names (SPEC §3).
+
+Pure functions, no models. The full ID number exists only inside these functions: what
+leaves is the keyed hash (uniqueness) and the last four characters (display). Error
+messages never repeat a full number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import phonenumbers
+from django.utils.translation import gettext_lazy as _
+
+AADHAAR, PAN, EPIC, PASSPORT, DL, OTHER = "aadhaar", "pan", "epic", "passport", "driving_licence", "other"
+ID_TYPE_CHOICES = [
+    (AADHAAR, _("Aadhaar")),
+    (PAN, _("PAN card")),
+    (EPIC, _("Voter ID (EPIC)")),
+    (PASSPORT, _("Passport")),
+    (DL, _("Driving licence")),
+    (OTHER, _("Other photo ID")),
+]
+_ALIASES = {
+    AADHAAR: ["aadhaar", "aadhar", "aadhaar card", "aadhar card", "uid", "uidai", "आधार", "आधार कार्ड"],
+    PAN: ["pan", "pan card", "pancard", "पैन", "पैन कार्ड"],
+    EPIC: ["epic", "voter id", "voter_id", "voterid", "voter id card", "voter card", "मतदाता पहचान पत्र", "वोटर आईडी"],
+    PASSPORT: ["passport", "पासपोर्ट"],
+    DL: ["driving_licence", "driving licence", "driving license", "dl", "ड्राइविंग लाइसेंस"],
+    OTHER: ["other", "others", "अन्य"],
+}
+ID_TYPE_ALIASES = {alias: code for code, names in _ALIASES.items() for alias in names}
+
+
+class IdentityError(ValueError):
+    def __init__(self, message, *, field: str = "id_number"):
+        super().__init__(str(message))
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Identity:
+    id_type: str
+    id_hash: str
+    id_last4: str
+
+
+# --- Verhoeff check digit (Aadhaar) -------------------------------------------------
+_D = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+]
+_P = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+]
+_INV = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9]
+
+
+def _verhoeff(digits: str) -> int:
+    check = 0
+    for i, ch in enumerate(reversed(digits)):
+        check = _D[check][_P[i % 8][int(ch)]]
+    return check
+
+
+def verhoeff_valid(digits: str) -> bool:
+    return digits.isdigit() and _verhoeff(digits) == 0
+
+
+def verhoeff_check_digit(digits: str) -> str:
+    return str(_INV[_verhoeff(digits + "0")])
+
+
+# --- ID numbers ---------------------------------------------------------------------
+_MANGLED = re.compile(r"^\d+(\.\d+)?[eE][+-]?\d+$|^\d+\.0+$")
+_STRIP = re.compile(r"[\s\-\u00a0\u2007\u202f]+")
+_PATTERNS = {
+    PAN: (re.compile(r"^[A-Z]{5}[0-9]{4}[A-Z]$"), "AAAAA9999A"),
+    EPIC: (re.compile(r"^[A-Z]{3}[0-9]{7}$"), "AAA9999999"),
+    PASSPORT: (re.compile(r"^[A-Z][0-9]{7}$"), "A9999999"),
+}
+_FREE_FORM = re.compile(r"^[A-Z0-9/]{4,32}$")
+
+
+def normalise_id_type(raw: str) -> str:
+    key = " ".join(str(raw or "").replace("_", " ").split()).lower()
+    code = ID_TYPE_ALIASES.get(key) or ID_TYPE_ALIASES.get(key.replace(" ", "_"))
+    if not code:
+        valid = ", ".join(code for code, _label in ID_TYPE_CHOICES)
+        raise IdentityError(
+            _("Unknown ID type “%(value)s”; use one of: %(valid)s.") % {"value": str(raw)[:30], "valid": valid},
+            field="id_type",
+        )
+    return code
+
+
+def _masked(value: str) -> str:
+    return "…" + value[-4:] if len(value) > 4 else value
+
+
+def normalise_id_number(id_type: str, raw: str) -> str:
+    value = str(raw or "").strip()
+    if not value:
+        raise IdentityError(_("ID number is missing."))
+    if id_type == AADHAAR:
+        return _aadhaar(value)
+    compact = _STRIP.sub("", value).upper()
+    if id_type in _PATTERNS:
+        pattern, shape = _PATTERNS[id_type]
+        if not pattern.match(compact):
+            label = dict(ID_TYPE_CHOICES)[id_type]
+            raise IdentityError(_("%(label)s number must look like %(shape)s.") % {"label": label, "shape": shape})
+        return compact
+    compact = compact.replace("-", "")
+    if not _FREE_FORM.match(compact):
+        raise IdentityError(_("ID number must be 4 to 32 letters, digits or “/”."))
+    return compact
+
+
+def _aadhaar(value: str) -> str:
+    if _MANGLED.match(value.replace(",", "")):
+        raise IdentityError(
+            _(
+                "This looks like a number a spreadsheet changed (%(value)s). "
+                "Format the ID column as text and export again."
+            )
+            % {"value": value if "e" in value.lower() else "….0"}
+        )
+    digits = _STRIP.sub("", value)
+    if not digits.isdigit():
+        raise IdentityError(_("Aadhaar must contain digits only."))
+    if len(digits) != 12:
+        raise IdentityError(_("Aadhaar must have 12 digits, got %(n)s.") % {"n": len(digits)})
+    if digits[0] in "01":
+        raise IdentityError(_("Aadhaar cannot start with 0 or 1."))
+    if not verhoeff_valid(digits):
+        raise IdentityError(
+            _("Aadhaar check digit is wrong (number ending %(last4)s) — please re-check the number.")
+            % {"last4": _masked(digits)}
+        )
+    return digits
+
+
+def id_hash(id_type: str, normalised: str, key: str | None = None) -> str:
+    if key is None:
+        from django.conf import settings
+
+        key = settings.COVAX_ID_HASH_KEY
+    return hmac.new(key.encode(), f"{id_type}:{normalised}".encode(), hashlib.sha256).hexdigest()
+
+
+def id_last4(normalised: str) -> str:
+    return normalised[-4:]
+
+
+def identify(id_type_raw: str, id_number_raw: str, key: str | None = None) -> Identity:
+    id_type = normalise_id_type(id_type_raw)
+    number = normalise_id_number(id_type, id_number_raw)
+    return Identity(id_type=id_type, id_hash=id_hash(id_type, number, key), id_last4=id_last4(number))
+
+
+# --- phones and names ---------------------------------------------------------------
+def normalise_phone(raw: str, region: str = "IN") -> str:
+    value = str(raw or "").strip()
+    if not value:
+        raise IdentityError(_("Mobile number is missing."), field="phone")
+    if re.fullmatch(r"\d+\.0+", value):
+        value = value.split(".")[0]
+    value = re.sub(r"^0(?=91\d{10}$)", "+", re.sub(r"[\s\-().]", "", value))
+    if re.fullmatch(r"91\d{10}", value):
+        value = "+" + value
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise IdentityError(_("Mobile number %(value)s is not valid.") % {"value": str(raw)[:20]}, field="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _has_devanagari(text: str) -> bool:
+    return any("\u0900" <= ch <= "\u097f" for ch in text)
+
+
+def normalise_name(raw: str) -> str:
+    name = " ".join(unicodedata.normalize("NFC", str(raw or "")).split())
+    if not _has_devanagari(name):
+        name = " ".join(part[:1].upper() + part[1:].lower() for part in name.split(" "))
+    return name
+
+
+_SOUNDS = [
+    (r"aa+", "a"),
+    (r"ee+|ii+", "i"),
+    (r"oo+|uu+", "u"),
+    (r"w", "v"),
+    (r"ph", "f"),
+    (r"z", "j"),
+    (r"(?<=[bcdfghjklmnpqrstvxyz])h", ""),
+    (r"y(?=\b)", "i"),
+    (r"ng\b", "n"),
+    (r"(.)\1+", r"\1"),
+]
+
+
+def latinise_name(name: str) -> str:
+    """A lower-case Latin key of a name, the same for its Devanagari and Latin spellings
+    ("सुनीता शर्मा" and "Sunita Sharma" both give "sunita sarma")."""
+    text = unicodedata.normalize("NFC", str(name or ""))
+    if _has_devanagari(text):
+        from indic_transliteration import sanscript
+
+        text = sanscript.transliterate(text, sanscript.DEVANAGARI, sanscript.IAST)
+        # Hindi drops the inherent vowel at the end of a word: "शर्मा" ends in ā, but
+        # "कुमार" (kumāra in Sanskrit transliteration) is "kumar".
+        text = re.sub(r"(?<=[^aeiouāīū\s])a\b", "", text)
+    text = text.lower().replace("ṃ", "n").replace("ṅ", "n").replace("ñ", "n")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^a-z ]", "", text)
+    for pattern, repl in _SOUNDS:
+        text = re.sub(pattern, repl, text)
+    return " ".join(text.split())

@@ -1,0 +1,90 @@
+"""The embedded default from scratch: fresh SQLite, migrate, demo data, a page served.
+
+This is what `make run` does for a newcomer; it runs in subprocesses with no
+DATABASE_URL and no REDIS_URL, whatever the suite itself runs on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_it_serves_the_portal_on_the_embedded_default(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    env.update(DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'quick.sqlite3'}", COVAX_MEDIA_ROOT=str(tmp_path))
+    env.pop("DJANGO_SECRET_KEY", None)
+    env.pop("COVAX_ID_HASH_KEY", None)
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    manage("migrate", "--noinput")
+    out = manage("demo_data", "--people", "200")
+    for login in ("admin", "haryana_admin", "hisar_officer", "jindal_staff", "covax-demo-2021"):
+        assert login in out
+    manage("demo_data", "--people", "200")  # running it twice changes nothing
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                health = json.load(urllib.request.urlopen(f"{base}/healthz", timeout=2))
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the quickstart server did not answer")
+        assert health["checks"]["database"] == "ok"
+        assert health["checks"]["background"] == "thread"
+        page = urllib.request.urlopen(f"{base}/login/", timeout=5).read().decode()
+        assert "<form" in page and "csrfmiddlewaretoken" in page
+        req = urllib.request.Request(
+            f"{base}/api/v1/auth/token/",
+            data=json.dumps({"username": "hisar_officer", "password": "covax-demo-2021"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        token = json.load(urllib.request.urlopen(req, timeout=5))["token"]
+        req = urllib.request.Request(f"{base}/api/v1/beneficiaries/", headers={"Authorization": f"Token {token}"})
+        assert json.load(urllib.request.urlopen(req, timeout=5))["count"] == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_it_refuses_to_start_without_secrets_when_debug_is_off():
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "COVAX_ID_HASH_KEY", "DJANGO_DEBUG")}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "DJANGO_SECRET_KEY" in done.stderr and "COVAX_ID_HASH_KEY" in done.stderr
