@@ -1,0 +1,3 @@
+"""Pages of the beneficiaries app (uploads, duplicate review)."""
+
+urlpatterns: list = []

@@ -1,0 +1,15 @@
+"""API v1 routes of the sessions app (places, vaccines, sessions, doses, reports)."""
+
+from rest_framework.routers import DefaultRouter
+
+from sessions_app.api import CentreViewSet, DistrictViewSet, SessionViewSet, StateViewSet, VaccineViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("states", StateViewSet, basename="state")
+router.register("districts", DistrictViewSet, basename="district")
+router.register("centres", CentreViewSet, basename="centre")
+router.register("vaccines", VaccineViewSet, basename="vaccine")
+router.register("sessions", SessionViewSet, basename="session")
+
+urlpatterns = router.urls

@@ -1,0 +1,3 @@
+"""Pages of the sessions app (district officer and centre staff)."""
+
+urlpatterns: list = []
