@@ -1,0 +1,158 @@
+"""Reads behind the district officer's dashboard and reports: counts per session, per
+centre and per day, each in one query whatever the number of sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from covax.accounts.scope import scoped
+from sessions_app.models import Centre, Session, SessionStatus, Vaccination
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    session_id: int
+    date: dt.date
+    centre: str
+    centre_hi: str
+    vaccine: str
+    dose: int
+    status: str
+    capacity: int
+    allocated: int
+    vaccinated: int
+
+    @property
+    def turnout(self) -> int | None:
+        """Vaccinated as a percentage of those allocated (walk-ins can push it past 100)."""
+        return round(100 * self.vaccinated / self.allocated) if self.allocated else None
+
+
+@dataclass(frozen=True)
+class CentreProgress:
+    centre_id: int
+    name: str
+    name_hi: str
+    capacity: int
+    planned: int
+    vaccinated: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.vaccinated / self.planned) if self.planned else 0
+
+
+@dataclass(frozen=True)
+class DayTurnout:
+    date: dt.date
+    planned: int
+    vaccinated: int
+
+
+def _live_doses() -> Q:
+    return Q(vaccinations__voided_at__isnull=True, vaccinations__isnull=False)
+
+
+def session_report(*, user, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
+    sessions = (
+        scoped(Session.objects.all(), user)
+        .filter(date__gte=date_from, date__lte=date_to)
+        .annotate(vaccinated=Count("vaccinations", filter=_live_doses()))
+        .values(
+            "id",
+            "date",
+            "centre__name",
+            "centre__name_hi",
+            "vaccine__code",
+            "dose",
+            "status",
+            "capacity",
+            "allocated_count",
+            "vaccinated",
+        )
+        .order_by("date", "centre__name", "id")
+    )
+    return [
+        ReportRow(
+            session_id=s["id"],
+            date=s["date"],
+            centre=s["centre__name"],
+            centre_hi=s["centre__name_hi"],
+            vaccine=s["vaccine__code"],
+            dose=s["dose"],
+            status=s["status"],
+            capacity=s["capacity"],
+            allocated=s["allocated_count"],
+            vaccinated=s["vaccinated"],
+        )
+        for s in sessions
+    ]
+
+
+def centre_progress(*, user, day: dt.date) -> list[CentreProgress]:
+    """Planned (allocated) against vaccinated per centre for the sessions of `day`."""
+    today = Q(sessions__date=day) & ~Q(sessions__status=SessionStatus.CANCELLED)
+    rows = (
+        scoped(Centre.objects.all(), user)
+        .filter(today)
+        .annotate(
+            capacity_sum=Sum("sessions__capacity", filter=today),
+            planned=Sum("sessions__allocated_count", filter=today),
+        )
+        .values_list("id", "name", "name_hi", "capacity_sum", "planned")
+        .order_by("name")
+    )
+    doses = dict(
+        scoped(Vaccination.objects.all(), user)
+        .filter(session__date=day, voided_at__isnull=True)
+        .values("centre_id")
+        .annotate(n=Count("id"))
+        .values_list("centre_id", "n")
+    )
+    return [
+        CentreProgress(
+            centre_id=pk,
+            name=name,
+            name_hi=name_hi,
+            capacity=cap or 0,
+            planned=planned or 0,
+            vaccinated=doses.get(pk, 0),
+        )
+        for pk, name, name_hi, cap, planned in rows
+    ]
+
+
+def turnout_by_day(*, user, days: int = 14, until: dt.date | None = None) -> list[DayTurnout]:
+    """People planned and doses given per day over the last `days` days (every day
+    present, zero or not, so the chart has no gaps)."""
+    until = until or timezone.localdate()
+    since = until - dt.timedelta(days=days - 1)
+    planned = dict(
+        scoped(Session.objects.all(), user)
+        .filter(date__gte=since, date__lte=until)
+        .exclude(status=SessionStatus.CANCELLED)
+        .values("date")
+        .annotate(n=Sum("allocated_count"))
+        .values_list("date", "n")
+    )
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(dt.datetime.combine(since, dt.time.min), tz)
+    end = timezone.make_aware(dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min), tz)
+    given = dict(
+        scoped(Vaccination.objects.all(), user)
+        .filter(administered_at__gte=start, administered_at__lt=end, voided_at__isnull=True)
+        .annotate(day=TruncDate("administered_at", tzinfo=tz))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    out = []
+    for i in range(days):
+        day = since + dt.timedelta(days=i)
+        out.append(DayTurnout(date=day, planned=planned.get(day) or 0, vaccinated=given.get(day, 0)))
+    return out

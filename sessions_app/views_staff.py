@@ -1,0 +1,341 @@
+"""Centre staff pages: today's sessions, the session list with instant search, verify
+by ID, mark a dose in one step, walk-ins, adverse events and undo.
+
+Every dose goes through sessions_app.services.vaccination_record (source "form"),
+exactly as the API's does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from beneficiaries.identity import IdentityError, identify
+from beneficiaries.models import Beneficiary
+from beneficiaries.selectors import beneficiary_by_id_number
+from beneficiaries.services import beneficiary_create
+from covax.accounts.scope import get_scoped, scoped
+from covax.errors import ServiceError
+from sessions_app.forms import AefiForm, ReasonForm, VerifyForm, WalkInForm, add_service_error
+from sessions_app.models import Session, SessionStatus, Source, Vaccination
+from sessions_app.selectors import session_list, why_on_list
+from sessions_app.services import vaccination_record
+from sessions_app.services_aefi import adverse_event_record, vaccination_undo
+from sessions_app.views import is_htmx, require_perm
+
+
+@require_perm("covax.vaccinate")
+def staff_today(request):
+    today = timezone.localdate()
+    sessions = (
+        scoped(Session.objects.select_related("centre", "vaccine"), request.user)
+        .filter(date=today)
+        .exclude(status=SessionStatus.CANCELLED)
+        .order_by("centre__name", "id")
+    )
+    upcoming = (
+        scoped(Session.objects.select_related("centre", "vaccine"), request.user)
+        .filter(date__gt=today)
+        .exclude(status=SessionStatus.CANCELLED)
+        .order_by("date", "id")[:10]
+    )
+    return render(request, "staff/today.html", {"sessions": sessions, "upcoming": upcoming, "today": today})
+
+
+# --- the session list ----------------------------------------------------------------
+
+
+def _lot_key(session: Session) -> str:
+    return f"covax_lot_{session.pk}"
+
+
+def _matches(entry, query: str) -> bool:
+    """The same rule as static/js/covax.js: every word found in name, reference id,
+    last 4 of the ID or mobile."""
+    haystack = f"{entry.name} {entry.reference_id} {entry.id_last4} {entry.phone} {entry.phone[-10:]}".lower()
+    return all(word in haystack for word in query.lower().split())
+
+
+@require_perm("covax.vaccinate")
+def session_page(request, pk: int):
+    session = get_scoped(Session.objects.select_related("centre", "vaccine"), request.user, pk=pk)
+    entries = session_list(session=session)
+    query = request.GET.get("q", "").strip()
+    shown = [e for e in entries if _matches(e, query)] if query else entries
+    due = [e for e in shown if e.status == "due"]
+    done = [e for e in shown if e.status == "vaccinated"]
+    context = {
+        "session": session,
+        "due": due,
+        "done": done,
+        "due_total": sum(1 for e in entries if e.status == "due"),
+        "done_total": sum(1 for e in entries if e.status == "vaccinated"),
+        "query": query,
+        "lot_number": request.session.get(_lot_key(session), ""),
+        "can_allocate": request.user.has_perm("covax.allocate"),
+        "printing": request.GET.get("print") == "1",
+    }
+    return render(request, "staff/session_list.html", context)
+
+
+@dataclass
+class Row:
+    """One line of the session list, built from a person and their dose (the same
+    attributes as the selector's entries, so one template draws both)."""
+
+    reference_id: str
+    name: str
+    gender: str
+    birth_year: int
+    id_type: str
+    id_last4: str
+    phone: str
+    status: str
+    vaccination: Vaccination | None
+
+    @classmethod
+    def of(cls, person: Beneficiary, vaccination: Vaccination | None) -> Row:
+        return cls(
+            reference_id=person.reference_id,
+            name=person.name,
+            gender=person.gender,
+            birth_year=person.birth_year,
+            id_type=person.id_type,
+            id_last4=person.id_last4,
+            phone=person.phone,
+            status="vaccinated" if vaccination else "due",
+            vaccination=vaccination,
+        )
+
+
+def _client_id(request) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.POST.get("client_id", ""))
+    except ValueError:
+        return None
+
+
+@require_POST
+@require_perm("covax.vaccinate")
+def session_mark(request, pk: int, reference_id: str):
+    """Mark the session's dose for one person: one tap, vaccine from the session, lot
+    remembered from the last dose given at this session on this device."""
+    session = get_scoped(Session.objects.select_related("centre", "vaccine"), request.user, pk=pk)
+    person = get_scoped(Beneficiary.objects.all(), request.user, reference_id=reference_id)
+    lot = request.POST.get("lot_number", "").strip()[:50] or request.session.get(_lot_key(session), "")
+    try:
+        record, created = vaccination_record(
+            beneficiary=person,
+            dose=session.dose,
+            vaccine=session.vaccine,
+            centre=session.centre,
+            session=session,
+            source=Source.FORM,
+            lot_number=lot,
+            client_id=_client_id(request),
+            given_by=request.user,
+        )
+    except ServiceError as exc:
+        return _refused(request, session, person, exc)
+    if lot:
+        request.session[_lot_key(session)] = lot
+    if is_htmx(request):
+        return render(request, "staff/_marked.html", {"session": session, "row": Row.of(person, record)})
+    messages.success(
+        request, _("Dose %(dose)s recorded for %(name)s.") % {"dose": record.dose, "name": person.name}
+    )
+    return redirect("session_page", pk=session.pk)
+
+
+def _refused(request, session: Session, person: Beneficiary, exc: ServiceError):
+    if is_htmx(request):
+        existing = (
+            Vaccination.objects.select_related("vaccine", "centre")
+            .filter(beneficiary=person, dose=session.dose, voided_at__isnull=True)
+            .first()
+        )
+        context = {"session": session, "row": Row.of(person, existing), "error": str(exc.detail), "code": exc.code}
+        return render(request, "staff/_refused.html", context, status=exc.status)
+    messages.error(request, f"{person.name}: {exc.detail}")
+    return redirect("session_page", pk=session.pk)
+
+
+# --- verify by ID --------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("covax.vaccinate")
+def session_verify(request, pk: int):
+    """Find a person by the ID they show. The number is hashed and compared; it is never
+    shown, stored or sent back to the page."""
+    session = get_scoped(Session.objects.select_related("centre", "vaccine"), request.user, pk=pk)
+    form = VerifyForm(request.POST or None)
+    found = explanation = None
+    searched = False
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        id_type, number = form.cleaned_data["id_type"], form.cleaned_data["id_number"]
+        try:
+            identify(id_type, number)
+        except IdentityError as exc:
+            form.add_error("id_number", str(exc))
+            status = 400
+        else:
+            searched = True
+            people = scoped(Beneficiary.objects.filter(merged_into__isnull=True), request.user)
+            found = beneficiary_by_id_number(people, id_type=id_type, id_number=number).first()
+            if found is not None:
+                explanation = why_on_list(session=session, beneficiary=found)
+            form = VerifyForm(initial={"id_type": id_type})  # a fresh form: the number is gone
+    existing = None
+    if found is not None:
+        existing = (
+            Vaccination.objects.select_related("centre", "vaccine")
+            .filter(beneficiary=found, dose=session.dose, voided_at__isnull=True)
+            .first()
+        )
+    context = {
+        "session": session,
+        "form": form,
+        "found": found,
+        "existing": existing,
+        "explanation": explanation,
+        "searched": searched,
+        "client_id": uuid.uuid4(),
+        "lot_number": request.session.get(_lot_key(session), ""),
+    }
+    return render(request, "staff/verify.html", context, status=status)
+
+
+# --- walk-in -------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("covax.vaccinate")
+def session_walk_in(request, pk: int):
+    """Register a person who walked in and give them the session's dose, in one step:
+    both or neither."""
+    session = get_scoped(Session.objects.select_related("centre__district", "vaccine"), request.user, pk=pk)
+    if not request.user.has_perm("covax.add_beneficiary"):
+        return redirect("session_page", pk=session.pk)
+    lot = request.session.get(_lot_key(session), "")
+    form = WalkInForm(request.POST or None, initial={"lot_number": lot, "category": "18+"})
+    existing_ref = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                person = beneficiary_create(
+                    name=data["name"],
+                    gender=data["gender"],
+                    birth_year=data["birth_year"],
+                    phone=data["phone"],
+                    id_type=data["id_type"],
+                    id_number=data["id_number"],
+                    category=data["category"],
+                    district=session.centre.district,
+                    preferred_centre=session.centre,
+                )
+                vaccination_record(
+                    beneficiary=person,
+                    dose=session.dose,
+                    vaccine=session.vaccine,
+                    centre=session.centre,
+                    session=session,
+                    source=Source.FORM,
+                    lot_number=data["lot_number"] or lot,
+                    given_by=request.user,
+                )
+        except ServiceError as exc:
+            add_service_error(form, exc)
+            existing_ref = exc.extra.get("reference_id")
+        else:
+            if data["lot_number"]:
+                request.session[_lot_key(session)] = data["lot_number"]
+            messages.success(
+                request,
+                _("%(name)s registered as %(ref)s and dose %(dose)s recorded.")
+                % {"name": person.name, "ref": person.reference_id, "dose": session.dose},
+            )
+            return redirect("session_page", pk=session.pk)
+    in_scope = bool(existing_ref) and scoped(Beneficiary.objects.all(), request.user).filter(
+        reference_id=existing_ref
+    ).exists()
+    context = {"session": session, "form": form, "existing_ref": existing_ref if in_scope else None}
+    return render(request, "staff/walk_in.html", context, status=400 if form.errors else 200)
+
+
+# --- after the dose: adverse events and undo -----------------------------------------
+
+
+def _back_to_list(vaccination: Vaccination) -> str:
+    if vaccination.session_id:
+        return reverse("session_page", args=[vaccination.session_id])
+    return reverse("staff_today")
+
+
+def _scoped_vaccination(request, pk: int) -> Vaccination:
+    return get_scoped(
+        Vaccination.objects.select_related("beneficiary", "vaccine", "centre", "session"), request.user, pk=pk
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("covax.vaccinate")
+def vaccination_aefi(request, pk: int):
+    vaccination = _scoped_vaccination(request, pk)
+    form = AefiForm(request.POST or None, initial={"observed_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            adverse_event_record(
+                vaccination=vaccination,
+                severity=form.cleaned_data["severity"],
+                notes=form.cleaned_data["notes"],
+                observed_at=form.cleaned_data["observed_at"],
+                user=request.user,
+                client_id=_client_id(request),
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request, _("Adverse event recorded for %(name)s.") % {"name": vaccination.beneficiary.name}
+            )
+            return redirect(_back_to_list(vaccination))
+    context = {
+        "vaccination": vaccination,
+        "form": form,
+        "events": vaccination.adverse_events.order_by("observed_at"),
+        "client_id": uuid.uuid4(),
+        "back": _back_to_list(vaccination),
+    }
+    return render(request, "staff/aefi.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("covax.void_vaccination")
+def vaccination_undo_page(request, pk: int):
+    vaccination = _scoped_vaccination(request, pk)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            vaccination_undo(vaccination=vaccination, reason=form.cleaned_data["reason"], user=request.user)
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Dose %(dose)s of %(name)s was undone; they are due again.")
+                % {"dose": vaccination.dose, "name": vaccination.beneficiary.name},
+            )
+            return redirect(_back_to_list(vaccination))
+    context = {"vaccination": vaccination, "form": form, "back": _back_to_list(vaccination)}
+    return render(request, "staff/undo.html", context, status=400 if form.errors else 200)
