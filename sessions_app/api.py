@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from covax.api_views import ScopedPrimaryKeyRelatedField, ScopedViewSet
 from sessions_app import services
+from sessions_app.api_doses import SessionListActions
 from sessions_app.models import Centre, District, FeeType, Session, State, Vaccine
 from sessions_app.slots import validate_slot
 
@@ -168,10 +169,11 @@ class VaccineViewSet(ScopedViewSet):
 
 
 @extend_schema(tags=["sessions"])
-class SessionViewSet(ScopedViewSet):
-    queryset = Session.objects.select_related("vaccine")
+class SessionViewSet(SessionListActions, ScopedViewSet):
+    queryset = Session.objects.select_related("vaccine", "centre")
     serializer_class = SessionSerializer
     write_perm = "covax.add_session"
+    action_perms = {"allocate": "covax.allocate"}
     filterset_class = SessionFilter
     ordering_fields = ["date", "id", "capacity"]
 

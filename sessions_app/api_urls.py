@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from sessions_app.api import CentreViewSet, DistrictViewSet, SessionViewSet, StateViewSet, VaccineViewSet
+from sessions_app.api_doses import VaccinationViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -11,5 +12,6 @@ router.register("districts", DistrictViewSet, basename="district")
 router.register("centres", CentreViewSet, basename="centre")
 router.register("vaccines", VaccineViewSet, basename="vaccine")
 router.register("sessions", SessionViewSet, basename="session")
+router.register("vaccinations", VaccinationViewSet, basename="vaccination")
 
 urlpatterns = router.urls

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,6 +21,8 @@ from beneficiaries.models import Beneficiary
 from covax.audit import audit_context
 from covax.errors import Conflict, RuleBroken, ServiceError
 from sessions_app.models import (
+    Allocation,
+    AllocationStatus,
     Centre,
     District,
     Session,
@@ -171,15 +175,21 @@ def dose_check(*, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, when: d
         .filter(beneficiary=beneficiary, dose=dose - 1, voided_at__isnull=True)
         .first()
     )
+    _check_previous(previous, dose=dose, vaccine=vaccine, when=when)
+
+
+def _check_previous(previous: Vaccination | None, *, dose: int, vaccine: Vaccine, when: dt.datetime) -> None:
+    """Dose `dose` needs dose − 1 of the same vaccine at least the minimum interval before."""
     if previous is None:
         raise RuleBroken(
             _("Dose %(prev)s is not recorded, so dose %(dose)s cannot be given.") % {"prev": dose - 1, "dose": dose},
             code="previous_dose_missing",
         )
     if previous.vaccine_id != vaccine.pk:
+        given = Vaccine.objects.get(pk=previous.vaccine_id).code
         raise RuleBroken(
             _("Dose %(prev)s was %(given)s; dose %(dose)s must be the same vaccine, not %(asked)s.")
-            % {"prev": dose - 1, "given": previous.vaccine.code, "dose": dose, "asked": vaccine.code},
+            % {"prev": dose - 1, "given": given, "dose": dose, "asked": vaccine.code},
             code="vaccine_mismatch",
         )
     due = timezone.localtime(previous.administered_at).date() + dt.timedelta(days=vaccine.min_interval_days)
@@ -275,6 +285,7 @@ def vaccination_record(
         if existing:
             raise _already_vaccinated(existing) from None
         raise
+    _release_other_allocations(person, dose, session)
     record.beneficiary = person
     return record, True
 
@@ -298,3 +309,190 @@ def vaccination_void(*, vaccination: Vaccination, reason: str, user=None) -> Vac
         record.void_reason = reason
         record.save(update_fields=["voided_at", "voided_by", "void_reason"])
     return record
+
+
+# --- Allocation (SPEC §3 Sessions, guard 3) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Skip:
+    reference_id: str
+    reason: str  # already_vaccinated | allocated_elsewhere | already_allocated | not_due | ineligible | ...
+    detail: str
+
+
+@dataclass
+class AllocationResult:
+    allocated: list[str] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+
+
+def _age_ok(session: Session, birth_year: int) -> bool:
+    age = session.date.year - birth_year
+    return age >= session.min_age and (session.max_age is None or age <= session.max_age)
+
+
+def due_candidates(session: Session) -> Any:
+    """People of the centre's district who are due for this session: the right category
+    and age, no dose of this number, no active allocation for it, and (dose ≥ 2) the
+    previous dose of the same vaccine at least the minimum interval before the date.
+    Preferred centre first, then in the order they were registered."""
+    from sessions_app.selectors import previous_dose_cutoff
+
+    people = Beneficiary.objects.filter(district_id=session.centre.district_id, merged_into__isnull=True)
+    if session.categories:
+        people = people.filter(category__in=session.categories)
+    people = people.filter(birth_year__lte=session.date.year - session.min_age)
+    if session.max_age is not None:
+        people = people.filter(birth_year__gte=session.date.year - session.max_age)
+    people = people.exclude(vaccinations__dose=session.dose, vaccinations__voided_at__isnull=True).exclude(
+        allocations__dose=session.dose, allocations__status=AllocationStatus.ACTIVE
+    )
+    if session.dose > 1:
+        people = people.filter(
+            vaccinations__dose=session.dose - 1,
+            vaccinations__voided_at__isnull=True,
+            vaccinations__vaccine=session.vaccine_id,
+            vaccinations__administered_at__lt=previous_dose_cutoff(session),
+        )
+    preferred_first = Case(When(preferred_centre_id=session.centre_id, then=0), default=1)
+    # No DISTINCT needed: the join on dose N−1 matches at most one live record per person.
+    return people.order_by(preferred_first, "id")
+
+
+class _Facts:
+    """What the database says about a batch of people, read in three queries so that
+    checking 5,000 people costs the same as checking five."""
+
+    def __init__(self, session: Session, ids: list[int]):
+        live = Vaccination.objects.filter(beneficiary_id__in=ids, voided_at__isnull=True)
+        self.done = {v.beneficiary_id: v for v in live.filter(dose=session.dose).select_related("centre")}
+        self.previous = {v.beneficiary_id: v for v in live.filter(dose=session.dose - 1)} if session.dose > 1 else {}
+        self.allocated = dict(
+            Allocation.objects.filter(
+                beneficiary_id__in=ids, dose=session.dose, status=AllocationStatus.ACTIVE
+            ).values_list("beneficiary_id", "session_id")
+        )
+
+
+def _skip_reason(session: Session, person: Beneficiary, facts: _Facts) -> tuple[str, str] | None:
+    if person.merged_into_id:
+        return "merged", _("This record was merged into another person.")
+    if (done := facts.done.get(person.pk)) is not None:
+        when = timezone.localtime(done.administered_at).strftime("%d-%m-%Y")
+        return "already_vaccinated", _("Dose %(dose)s recorded on %(date)s at %(centre)s.") % {
+            "dose": done.dose,
+            "date": when,
+            "centre": done.centre.name,
+        }
+    if (other := facts.allocated.get(person.pk)) is not None:
+        if other == session.pk:
+            return "already_allocated", _("Already on this session's list.")
+        return "allocated_elsewhere", _("Already allocated to another session for this dose.")
+    if session.categories and person.category not in session.categories:
+        return "ineligible", _("Category %(cat)s is not eligible for this session.") % {"cat": person.category}
+    if not _age_ok(session, person.birth_year):
+        return "ineligible", _("Age is outside this session's limits.")
+    if session.dose > 1:
+        previous = facts.previous.get(person.pk)
+        when = timezone.make_aware(dt.datetime.combine(session.date, dt.time.min))
+        try:
+            _check_previous(previous, dose=session.dose, vaccine=session.vaccine, when=when)
+        except RuleBroken as exc:
+            return "not_due", str(exc.detail)
+    return None
+
+
+@transaction.atomic
+def allocation_create(
+    *,
+    session: Session,
+    user=None,
+    reference_ids: list[str] | None = None,
+    auto: bool = False,
+    within: Any = None,
+) -> AllocationResult:
+    """Allocate people to `session`, by reference id or automatically from those due.
+
+    `within` limits whom a reference id may name (the caller's scope); unknown ones are
+    skipped as `not_found`. Every skip carries a reason. Capacity is never oversold.
+    """
+    if session.status in (SessionStatus.CANCELLED, SessionStatus.CLOSED):
+        raise RuleBroken(
+            _("This session is %(status)s; nobody can be allocated to it.") % {"status": session.get_status_display()},
+            code="session_closed",
+        )
+    result = AllocationResult()
+    if auto:
+        due = list(due_candidates(session).values_list("pk", flat=True))
+        # Only as many as might fit are locked; the rest are reported as capacity_full.
+        room = max(session.capacity - session.allocated_count, 0)
+        ids, overflow = due[: room + room // 10 + 10], due[room + room // 10 + 10 :]
+    else:
+        wanted = list(dict.fromkeys(r.strip() for r in reference_ids or [] if r and r.strip()))
+        found = dict(
+            (within if within is not None else Beneficiary.objects)
+            .filter(reference_id__in=wanted)
+            .values_list("reference_id", "pk")
+        )
+        result.skipped += [Skip(r, "not_found", _("No such person in your area.")) for r in wanted if r not in found]
+        ids, overflow = [found[r] for r in wanted if r in found], []
+    # Lock order: people (by id), then the session. Dose recording locks a person and
+    # then touches sessions too, so every path takes locks in this order and two of
+    # them can never deadlock. The person locks make a person allocated to two
+    # sessions at once queue, and the second sees the first (one active allocation).
+    people = {p.pk: p for p in Beneficiary.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    locked = Session.objects.select_for_update().select_related("vaccine", "centre").get(pk=session.pk)
+    room = locked.capacity - locked.allocated_count
+    facts = _Facts(locked, list(people))
+    chosen: list[Beneficiary] = []
+    for pk in ids:
+        person = people[pk]
+        reason = _skip_reason(locked, person, facts)
+        if reason is None and len(chosen) >= room:
+            reason = ("capacity_full", _("The session is full."))
+        if reason:
+            if not auto or reason[0] == "capacity_full":
+                result.skipped.append(Skip(person.reference_id, *reason))
+            continue
+        chosen.append(person)
+    if overflow:
+        refs = Beneficiary.objects.filter(pk__in=overflow).values_list("reference_id", flat=True)
+        result.skipped += [Skip(r, "capacity_full", _("The session is full.")) for r in refs]
+    Allocation.objects.bulk_create(
+        [Allocation(session=locked, beneficiary=p, dose=locked.dose, created_by=_user(user)) for p in chosen]
+    )
+    # The check constraint allocated_count <= capacity is the last word on overselling.
+    Session.objects.filter(pk=locked.pk).update(allocated_count=F("allocated_count") + len(chosen))
+    session.allocated_count = locked.allocated_count + len(chosen)
+    result.allocated = [p.reference_id for p in chosen]
+    return result
+
+
+def allocation_cancel(*, allocation: Allocation, user=None, reason: str = "") -> Allocation:
+    """Take a person off a session list (frees the place)."""
+    with transaction.atomic(), audit_context(reason=reason or "allocation_cancel", action="allocation_cancel"):
+        Beneficiary.objects.select_for_update().get(pk=allocation.beneficiary_id)
+        row = Allocation.objects.select_for_update().get(pk=allocation.pk)
+        if row.status != AllocationStatus.ACTIVE:
+            return row
+        row.status = AllocationStatus.CANCELLED
+        row.save(update_fields=["status"])
+        Session.objects.filter(pk=row.session_id).update(allocated_count=F("allocated_count") - 1)
+    return row
+
+
+def _release_other_allocations(person: Beneficiary, dose: int, session: Session | None) -> None:
+    """A dose recorded anywhere frees the place the person held in another session for
+    that dose (the person's row lock is held: see the lock order in allocation_create)."""
+    others = Allocation.objects.filter(beneficiary=person, dose=dose, status=AllocationStatus.ACTIVE)
+    if session is not None:
+        others = others.exclude(session=session)
+    for allocation in others.select_for_update():
+        allocation.status = AllocationStatus.CANCELLED
+        allocation.save(update_fields=["status"])
+        Session.objects.filter(pk=allocation.session_id).update(allocated_count=F("allocated_count") - 1)
+
+
+def _user(user):
+    return user if getattr(user, "pk", None) else None

@@ -1,0 +1,229 @@
+"""REST API v1 for doses and session lists (SPEC §4). Parse, authorise, call, render.
+
+`POST /api/v1/vaccinations/` answers 201 for a new record, 200 with the same record for
+a repeated `client_id`, 409 `already_vaccinated`, 422 for a broken dose rule.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from beneficiaries.models import Beneficiary
+from covax.accounts.permissions import HasRulePerm
+from covax.accounts.scope import get_scoped, scoped
+from covax.api_views import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
+from sessions_app import selectors, services
+from sessions_app.models import Centre, Session, Source, Vaccination, Vaccine
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class VaccinationInSerializer(serializers.Serializer):
+    beneficiary = ScopedSlugRelatedField(slug_field="reference_id", queryset=Beneficiary.objects.all())
+    dose = serializers.IntegerField(min_value=1, max_value=10)
+    vaccine = serializers.SlugRelatedField(slug_field="code", queryset=Vaccine.objects.all())
+    centre = ScopedPrimaryKeyRelatedField(queryset=Centre.objects.all())
+    session = ScopedPrimaryKeyRelatedField(queryset=Session.objects.all(), required=False, allow_null=True)
+    lot_number = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
+    administered_at = serializers.DateTimeField(required=False, help_text="When the dose was given (device time).")
+    client_id = serializers.UUIDField(required=False, allow_null=True, help_text="Idempotency key.")
+    source = serializers.ChoiceField(
+        choices=[Source.API, Source.OFFLINE], default=Source.API, help_text="`offline` for queued device records."
+    )
+
+
+class VaccinationSerializer(serializers.ModelSerializer):
+    beneficiary = serializers.CharField(source="beneficiary.reference_id")
+    vaccine = serializers.CharField(source="vaccine.code")
+    centre_name = serializers.CharField(source="centre.name")
+    voided = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Vaccination
+        fields = [
+            "id",
+            "beneficiary",
+            "dose",
+            "vaccine",
+            "lot_number",
+            "centre",
+            "centre_name",
+            "session",
+            "administered_at",
+            "received_at",
+            "source",
+            "client_id",
+            "voided",
+            "voided_at",
+            "void_reason",
+        ]
+
+    def get_voided(self, obj) -> bool:
+        return obj.voided_at is not None
+
+
+class VoidSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class VaccinationFilter(django_filters.FilterSet):
+    beneficiary = django_filters.CharFilter(field_name="beneficiary__reference_id")
+    vaccine = django_filters.CharFilter(field_name="vaccine__code")
+    date = django_filters.DateFilter(field_name="administered_at", lookup_expr="date")
+    voided = django_filters.BooleanFilter(field_name="voided_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = Vaccination
+        fields = ["beneficiary", "centre", "session", "dose", "vaccine", "source", "date", "voided"]
+
+
+@extend_schema(tags=["vaccinations"])
+class VaccinationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Vaccination.objects.select_related("beneficiary", "vaccine", "centre").order_by("-administered_at")
+    serializer_class = VaccinationSerializer
+    permission_classes = [HasRulePerm]
+    action_perms = {"create": "covax.vaccinate", "void": "covax.void_vaccination"}
+    filterset_class = VaccinationFilter
+    ordering_fields = ["administered_at", "received_at", "id"]
+
+    def get_queryset(self):
+        return scoped(super().get_queryset(), self.request.user)
+
+    @extend_schema(
+        request=VaccinationInSerializer,
+        responses={
+            201: VaccinationSerializer,
+            200: OpenApiResponse(VaccinationSerializer, description="The same record, for a repeated client_id."),
+            409: OpenApiResponse(ErrorSerializer, description="`already_vaccinated`, with `existing` (date, centre)."),
+            422: OpenApiResponse(
+                ErrorSerializer, description="`previous_dose_missing`, `vaccine_mismatch`, `dose_not_due`, …"
+            ),
+        },
+        examples=[
+            OpenApiExample(
+                "Dose 1",
+                request_only=True,
+                value={
+                    "beneficiary": "12345678901234",
+                    "dose": 1,
+                    "vaccine": "COVISHIELD",
+                    "centre": 1,
+                    "session": 1,
+                    "lot_number": "4121Z025",
+                    "administered_at": "2021-01-16T10:15:00+05:30",
+                    "client_id": "0b6a3b0e-6f0c-4a55-9b0e-7d6f1f1f2a01",
+                },
+            )
+        ],
+    )
+    def create(self, request):
+        data = VaccinationInSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        record, created = services.vaccination_record(given_by=request.user, **data.validated_data)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(VaccinationSerializer(record).data, status=code)
+
+    @extend_schema(request=VoidSerializer, responses={200: VaccinationSerializer, 409: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def void(self, request, pk=None):
+        record = self.get_object()
+        body = VoidSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        record = services.vaccination_void(vaccination=record, reason=body.validated_data["reason"], user=request.user)
+        return Response(VaccinationSerializer(record).data)
+
+
+class ListEntrySerializer(serializers.Serializer):
+    reference_id = serializers.CharField()
+    name = serializers.CharField()
+    gender = serializers.CharField()
+    birth_year = serializers.IntegerField()
+    id_type = serializers.CharField()
+    id_last4 = serializers.CharField()
+    category = serializers.CharField()
+    status = serializers.ChoiceField(choices=["due", "vaccinated"])
+    vaccinated_at = serializers.DateTimeField(allow_null=True)
+
+
+class AllocateInSerializer(serializers.Serializer):
+    beneficiaries = serializers.ListField(
+        child=serializers.CharField(max_length=14), required=False, default=list, max_length=20000
+    )
+    auto = serializers.BooleanField(default=False)
+
+    def validate(self, attrs):
+        if not attrs["auto"] and not attrs["beneficiaries"]:
+            raise serializers.ValidationError('Send "beneficiaries": [reference ids…] or "auto": true.')
+        return attrs
+
+
+class SkipSerializer(serializers.Serializer):
+    reference_id = serializers.CharField()
+    reason = serializers.CharField(
+        help_text="already_vaccinated, allocated_elsewhere, already_allocated, not_due, ineligible, "
+        "capacity_full, not_found, merged"
+    )
+    detail = serializers.CharField()
+
+
+class AllocateOutSerializer(serializers.Serializer):
+    allocated = serializers.ListField(child=serializers.CharField(), help_text="Reference ids allocated now.")
+    allocated_count = serializers.IntegerField()
+    skipped = SkipSerializer(many=True)
+
+
+class WhySerializer(serializers.Serializer):
+    on_list = serializers.BooleanField()
+    code = serializers.CharField()
+    detail = serializers.CharField(source="message")
+
+
+class SessionListActions:
+    """Mixed into SessionViewSet: allocate, the session list and "why (not) on it"."""
+
+    @extend_schema(request=AllocateInSerializer, responses={200: AllocateOutSerializer, 422: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def allocate(self, request, pk=None):
+        session = self.get_object()
+        body = AllocateInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = services.allocation_create(
+            session=session,
+            user=request.user,
+            reference_ids=body.validated_data["beneficiaries"],
+            auto=body.validated_data["auto"],
+            within=scoped(Beneficiary.objects.all(), request.user),
+        )
+        out = {"allocated": result.allocated, "allocated_count": len(result.allocated), "skipped": result.skipped}
+        return Response(AllocateOutSerializer(out).data)
+
+    @extend_schema(
+        responses={200: ListEntrySerializer(many=True)},
+        parameters=[OpenApiParameter("search", str, description="Name, reference id, last 4 of the ID or mobile.")],
+    )
+    @action(detail=True, methods=["get"], url_path="list")
+    def session_list(self, request, pk=None):
+        session = self.get_object()
+        entries = selectors.session_list(session=session, search=request.query_params.get("search", ""))
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(ListEntrySerializer(page, many=True).data)
+
+    @extend_schema(
+        responses={200: WhySerializer},
+        parameters=[OpenApiParameter("beneficiary", str, required=True, description="Reference id.")],
+    )
+    @action(detail=True, methods=["get"])
+    def why(self, request, pk=None):
+        session = self.get_object()
+        ref = request.query_params.get("beneficiary", "")
+        if not ref:
+            raise serializers.ValidationError({"beneficiary": ["Give the person's reference id."]})
+        person = get_scoped(Beneficiary.objects.select_related("merged_into"), request.user, reference_id=ref)
+        return Response(WhySerializer(selectors.why_on_list(session=session, beneficiary=person)).data)
