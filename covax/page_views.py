@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-from django.utils import timezone
+from django.shortcuts import redirect
 
-from covax.accounts.scope import scoped
-from sessions_app.models import Session
+from covax.accounts.models import Role
 
 
 @login_required
 def home(request):
-    today = timezone.localdate()
-    sessions = scoped(Session.objects.select_related("centre", "vaccine"), request.user).filter(date__gte=today)[:50]
-    return render(request, "home.html", {"sessions": sessions, "today": today})
+    if request.user.role == Role.CENTRE_STAFF:
+        return redirect("staff_today")
+    return redirect("officer_dashboard")

@@ -20,6 +20,14 @@ from sessions_app.models import AefiSeverity, Centre, FeeType, Vaccine
 from sessions_app.slots import validate_slot
 
 
+class NoEchoInput(forms.TextInput):
+    """A text box that never renders what was typed back into the page: a full ID
+    number must not travel back to the browser, not even to redisplay a form."""
+
+    def format_value(self, value):
+        return None
+
+
 def add_service_error(form: forms.Form, exc: ServiceError) -> None:
     field = exc.extra.get("field")
     form.add_error(field if field in form.fields else None, str(exc.detail))
@@ -170,7 +178,7 @@ class VerifyForm(forms.Form):
     id_number = forms.CharField(
         label=_("ID number"),
         max_length=40,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+        widget=NoEchoInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
     )
 
 

@@ -1,3 +1,27 @@
 """Pages of the sessions app (district officer and centre staff)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from sessions_app import views_officer as officer
+from sessions_app import views_staff as staff
+
+urlpatterns = [
+    # district officer
+    path("officer/", officer.dashboard, name="officer_dashboard"),
+    path("officer/centres/", officer.centre_list, name="officer_centres"),
+    path("officer/centres/new/", officer.centre_create, name="officer_centre_create"),
+    path("officer/centres/<int:pk>/edit/", officer.centre_edit, name="officer_centre_edit"),
+    path("officer/sessions/", officer.session_week, name="officer_sessions"),
+    path("officer/sessions/new/", officer.session_plan, name="officer_session_plan"),
+    path("officer/reports/", officer.reports, name="officer_reports"),
+    path("officer/reports.csv", officer.reports_csv, name="officer_reports_csv"),
+    path("sessions/<int:pk>/allocate/", officer.session_allocate, name="session_allocate"),
+    # centre staff
+    path("staff/", staff.staff_today, name="staff_today"),
+    path("sessions/<int:pk>/", staff.session_page, name="session_page"),
+    path("sessions/<int:pk>/mark/<str:reference_id>/", staff.session_mark, name="session_mark"),
+    path("sessions/<int:pk>/verify/", staff.session_verify, name="session_verify"),
+    path("sessions/<int:pk>/walk-in/", staff.session_walk_in, name="session_walk_in"),
+    path("vaccinations/<int:pk>/aefi/", staff.vaccination_aefi, name="vaccination_aefi"),
+    path("vaccinations/<int:pk>/undo/", staff.vaccination_undo_page, name="vaccination_undo"),
+]

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -151,8 +152,6 @@ def session_plan(request):
 
 
 def _week_url(day: dt.date) -> str:
-    from django.urls import reverse
-
     return f"{reverse('officer_sessions')}?week={day.isoformat()}"
 
 
@@ -204,7 +203,11 @@ def session_allocate(request, pk: int):
             else:
                 try:
                     result = allocation_create(
-                        session=session, user=request.user, reference_ids=refs or None, auto=action == "auto"
+                        session=session,
+                        user=request.user,
+                        reference_ids=refs or None,
+                        auto=action == "auto",
+                        within=scoped(Beneficiary.objects.all(), request.user),
                     )
                 except ServiceError as exc:
                     add_service_error(form, exc)

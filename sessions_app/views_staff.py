@@ -57,19 +57,14 @@ def _lot_key(session: Session) -> str:
     return f"covax_lot_{session.pk}"
 
 
-def _matches(entry, query: str) -> bool:
-    """The same rule as static/js/covax.js: every word found in name, reference id,
-    last 4 of the ID or mobile."""
-    haystack = f"{entry.name} {entry.reference_id} {entry.id_last4} {entry.phone} {entry.phone[-10:]}".lower()
-    return all(word in haystack for word in query.lower().split())
-
-
 @require_perm("covax.vaccinate")
 def session_page(request, pk: int):
     session = get_scoped(Session.objects.select_related("centre", "vaccine"), request.user, pk=pk)
     entries = session_list(session=session)
-    query = request.GET.get("q", "").strip()
-    shown = [e for e in entries if _matches(e, query)] if query else entries
+    # Without JavaScript the search box submits ?q=; with it, static/js/covax.js filters
+    # the rows already on the page as the person types (no network needed).
+    query = request.GET.get("q", "").strip()[:100]
+    shown = session_list(session=session, search=query) if query else entries
     due = [e for e in shown if e.status == "due"]
     done = [e for e in shown if e.status == "vaccinated"]
     context = {
@@ -99,7 +94,8 @@ class Row:
     id_last4: str
     phone: str
     status: str
-    vaccination: Vaccination | None
+    vaccination_id: int | None
+    vaccinated_at: object | None
 
     @classmethod
     def of(cls, person: Beneficiary, vaccination: Vaccination | None) -> Row:
@@ -112,7 +108,8 @@ class Row:
             id_last4=person.id_last4,
             phone=person.phone,
             status="vaccinated" if vaccination else "due",
-            vaccination=vaccination,
+            vaccination_id=vaccination.pk if vaccination else None,
+            vaccinated_at=vaccination.administered_at if vaccination else None,
         )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import template
 from django.utils import timezone, translation
 
-from sessions_app.services_aefi import undo_deadline
+from sessions_app.services_aefi import UNDO_WINDOW
 
 register = template.Library()
 
@@ -21,11 +23,12 @@ def local(obj, attr: str = "name") -> str:
 
 
 @register.filter
-def undoable(vaccination) -> bool:
-    """Whether the undo window of a just-recorded dose is still open."""
-    if vaccination is None or vaccination.voided_at or vaccination.received_at is None:
+def undoable(vaccinated_at) -> bool:
+    """Whether to offer "undo" for a dose given at `vaccinated_at` (the service checks
+    the exact window against the time the server received it)."""
+    if vaccinated_at is None:
         return False
-    return timezone.now() <= undo_deadline(vaccination)
+    return timezone.now() <= vaccinated_at + UNDO_WINDOW
 
 
 @register.filter
@@ -34,6 +37,13 @@ def percent(part, whole) -> int:
         return min(100, round(100 * part / whole)) if whole else 0
     except (TypeError, ValueError):
         return 0
+
+
+@register.simple_tag
+def client_id() -> str:
+    """A fresh idempotency key per form: a double tap or a retried request on a weak
+    network replays the first record instead of writing a second one."""
+    return str(uuid.uuid4())
 
 
 @register.simple_tag(takes_context=True)
