@@ -10,6 +10,7 @@ import datetime as dt
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +31,7 @@ class NoEchoInput(forms.TextInput):
 
 def add_service_error(form: forms.Form, exc: ServiceError) -> None:
     field = exc.extra.get("field")
+    field = getattr(form, "service_field_map", {}).get(field, field)
     form.add_error(field if field in form.fields else None, str(exc.detail))
 
 
@@ -83,9 +85,17 @@ class CentreForm(forms.ModelForm):
             "closes": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
 
+    # The service names `fees`; on this form the person types them into `fees_text`.
+    service_field_map = {"fees": "fees_text"}
+
     def __init__(self, *args, districts=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["district"].queryset = districts
+        self.fields["lat"].min_value, self.fields["lat"].max_value = -90, 90
+        self.fields["long"].min_value, self.fields["long"].max_value = -180, 180
+        for name in ("lat", "long"):
+            field = self.fields[name]
+            field.validators += [MinValueValidator(field.min_value), MaxValueValidator(field.max_value)]
         self.fields["fee_type"].choices = FeeType.choices
         if self.instance.pk:
             # The district of an existing centre is fixed: people and sessions hang on it.
@@ -104,6 +114,18 @@ class CentreForm(forms.ModelForm):
                 raise ValidationError(_("Write each fee as a vaccine code and a number of rupees, e.g. COVISHIELD 780."))
             fees[parts[0].upper()] = int(parts[1])
         return fees
+
+    def _post_clean(self):
+        """Field values and unique names are checked here; the check constraints are the
+        service's to explain (its messages say what to fix, the database's only name
+        the constraint)."""
+        exclude = self._get_validation_exclusions()
+        try:
+            self.instance = forms.models.construct_instance(self, self.instance, self._meta.fields)
+            self.instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+            self.instance.validate_unique(exclude=exclude)
+        except ValidationError as exc:
+            self._update_errors(exc)
 
     def service_fields(self) -> dict:
         data = {k: v for k, v in self.cleaned_data.items() if k not in ("district", "fees_text")}
