@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -29,7 +29,14 @@ class DistrictSerializer(serializers.ModelSerializer):
         fields = ["id", "state", "name", "name_hi"]
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[0-2][0-9]:[0-5][0-9](:[0-5][0-9])?$", "example": "09:00"})
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time at the centre ("09:00"): no offset, so not RFC 3339's `time`."""
+
+
 class CentreSerializer(serializers.ModelSerializer):
+    opens = LocalTimeField(required=False)
+    closes = LocalTimeField(required=False)
     district = ScopedPrimaryKeyRelatedField(queryset=District.objects.all())
     pincode = serializers.RegexField(r"^[1-9][0-9]{5}$", error_messages={"invalid": "Pincode must be 6 digits."})
     fee_type = serializers.ChoiceField(choices=FeeType.choices, default=FeeType.FREE)
@@ -59,6 +66,8 @@ class CentreSerializer(serializers.ModelSerializer):
 class VaccineSerializer(serializers.ModelSerializer):
     code = serializers.RegexField(r"^[A-Za-z0-9_\-]+$", max_length=32)
     doses = serializers.IntegerField(min_value=1, max_value=10)
+    min_interval_days = serializers.IntegerField(min_value=0, max_value=3650)
+    max_interval_days = serializers.IntegerField(min_value=0, max_value=3650, required=False, allow_null=True)
 
     class Meta:
         model = Vaccine
