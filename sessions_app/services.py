@@ -496,3 +496,70 @@ def _release_other_allocations(person: Beneficiary, dose: int, session: Session 
 
 def _user(user):
     return user if getattr(user, "pk", None) else None
+
+
+# --- Session changes ---------------------------------------------------------------------
+
+# planned → open → closed; any of planned/open → cancelled. Nothing comes back from
+# closed or cancelled: a new session is planned instead, so lists never resurrect.
+_NEXT_STATUS = {
+    SessionStatus.PLANNED: {SessionStatus.OPEN, SessionStatus.CANCELLED},
+    SessionStatus.OPEN: {SessionStatus.CLOSED, SessionStatus.CANCELLED},
+    SessionStatus.CLOSED: set(),
+    SessionStatus.CANCELLED: set(),
+}
+
+
+def session_update(*, session: Session, user=None, **fields: Any) -> Session:
+    """Change capacity, limits, slots, categories or status. Cancelling releases every
+    allocation so that those people can be allocated elsewhere."""
+    status = fields.pop("status", None)
+    with transaction.atomic(), audit_context(action="session_update"):
+        if status == SessionStatus.CANCELLED:
+            # Lock order as in allocation_create: the people first, then the session.
+            held = Allocation.objects.filter(session=session, status=AllocationStatus.ACTIVE)
+            list(Beneficiary.objects.select_for_update().filter(allocations__in=held).order_by("pk"))
+        locked = Session.objects.select_for_update().select_related("vaccine", "centre").get(pk=session.pk)
+        if status and status != locked.status:
+            if status not in _NEXT_STATUS[locked.status]:
+                raise RuleBroken(
+                    _("A %(old)s session cannot become %(new)s.")
+                    % {"old": locked.get_status_display(), "new": SessionStatus(status).label},
+                    code="invalid_status_change",
+                )
+            locked.status = status
+            if status == SessionStatus.CANCELLED:
+                Allocation.objects.filter(session=locked, status=AllocationStatus.ACTIVE).update(
+                    status=AllocationStatus.CANCELLED
+                )
+                locked.allocated_count = 0
+        for key, value in fields.items():
+            setattr(locked, key, value)
+        if locked.capacity < locked.allocated_count:
+            raise RuleBroken(
+                _("%(n)s people are already allocated; the capacity cannot be lower.") % {"n": locked.allocated_count},
+                code="capacity_below_allocated",
+                field="capacity",
+            )
+        if locked.max_age is not None and locked.max_age < locked.min_age:
+            raise ServiceError(_("The maximum age cannot be below the minimum age."), field="max_age")
+        locked.save()
+    return locked
+
+
+@transaction.atomic
+def session_create_many(*, centres: list[Centre], **fields: Any) -> list[Session]:
+    """Plan the same session at several centres at once: all or none, and an error
+    names the centre it is about."""
+    created = []
+    for centre in centres:
+        try:
+            created.append(session_create(centre=centre, **fields))
+        except ServiceError as exc:
+            raise ServiceError(
+                _("%(centre)s: %(error)s") % {"centre": centre.name, "error": exc.detail},
+                code=exc.code,
+                centre=centre.pk,
+                **exc.extra,
+            ) from None
+    return created

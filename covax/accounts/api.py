@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import mixins, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -57,15 +57,31 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "password", "role", "state", "district", "centre"]
+        fields = ["id", "username", "password", "role", "state", "district", "centre", "is_active"]
+        read_only_fields = ["is_active"]
+
+
+class UserActiveSerializer(serializers.Serializer):
+    is_active = serializers.BooleanField()
 
 
 @extend_schema(tags=["users"])
-class UserViewSet(ScopedViewSet):
+class UserViewSet(mixins.UpdateModelMixin, ScopedViewSet):
     queryset = User.objects.all().order_by("id")
     serializer_class = UserSerializer
     write_perm = "covax.add_user"
-    filterset_fields = ["role", "state", "district", "centre"]
+    filterset_fields = ["role", "state", "district", "centre", "is_active"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(request=UserActiveSerializer, responses={200: UserSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        """Switch a user off or on (`{"is_active": false}`), within your scope."""
+        body = UserActiveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = services.user_set_active(
+            actor=request.user, user=self.get_object(), **{"active": body.validated_data["is_active"]}
+        )
+        return Response(UserSerializer(user).data)
 
     def perform_service(self, data):
         place = data.get("state") or data.get("district") or data.get("centre")

@@ -40,3 +40,24 @@ def user_create(*, creator: User, username: str, password: str, role: str, place
     except IntegrityError:
         raise Conflict(_("The username %(name)s is taken.") % {"name": username}, code="username_taken") from None
     return user
+
+
+def user_set_active(*, actor: User, user: User, active: bool) -> User:
+    """Switch a user's access off (someone left the district) or back on. Their tokens
+    stop working at once; their history stays."""
+    if user.pk == actor.pk:
+        raise ServiceError(_("You cannot switch off your own account."), code="cannot_change_self")
+    actor_role = Role.SUPERUSER if actor.is_superuser else actor.role
+    if user.is_superuser or user.role not in CREATABLE_ROLES.get(actor_role, set()):
+        raise ServiceError(
+            _("You cannot change a user with the role %(role)s.") % {"role": user.role},
+            status=403,
+            code="permission_denied",
+        )
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    if not active:
+        from rest_framework.authtoken.models import Token
+
+        Token.objects.filter(user=user).delete()
+    return user
