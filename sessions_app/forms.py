@@ -111,7 +111,9 @@ class CentreForm(forms.ModelForm):
                 continue
             parts = line.replace(":", " ").replace("=", " ").split()
             if len(parts) != 2 or not parts[1].isdigit():
-                raise ValidationError(_("Write each fee as a vaccine code and a number of rupees, e.g. COVISHIELD 780."))
+                raise ValidationError(
+                    _("Write each fee as a vaccine code and a number of rupees, e.g. COVISHIELD 780.")
+                )
             fees[parts[0].upper()] = int(parts[1])
         return fees
 
@@ -141,7 +143,11 @@ class SessionPlanForm(forms.Form):
     )
     date = forms.DateField(label=_("First day"), widget=forms.DateInput(attrs={"type": "date"}))
     days = forms.IntegerField(
-        label=_("Number of days"), min_value=1, max_value=14, initial=1, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+        label=_("Number of days"),
+        min_value=1,
+        max_value=14,
+        initial=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     vaccine = forms.ModelChoiceField(queryset=Vaccine.objects.all(), label=_("Vaccine"), to_field_name="code")
     dose = forms.IntegerField(label=_("Dose"), min_value=1, max_value=10, initial=1)
@@ -191,7 +197,9 @@ class AllocateForm(forms.Form):
 
 
 class WhyForm(forms.Form):
-    reference_id = forms.CharField(label=_("Reference id"), max_length=14, widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    reference_id = forms.CharField(
+        label=_("Reference id"), max_length=14, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )
 
 
 class VerifyForm(forms.Form):
@@ -208,10 +216,15 @@ class WalkInForm(VerifyForm):
     name = forms.CharField(label=_("Name"), max_length=200)
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=forms.RadioSelect)
     birth_year = forms.IntegerField(
-        label=_("Year of birth"), min_value=1900, max_value=2100, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+        label=_("Year of birth"),
+        min_value=1900,
+        max_value=2100,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     phone = forms.CharField(
-        label=_("Mobile number"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"})
+        label=_("Mobile number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
     lot_number = forms.CharField(label=_("Lot number"), max_length=50, required=False)

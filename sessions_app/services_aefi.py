@@ -35,7 +35,9 @@ def adverse_event_record(
     returns the first event and writes nothing."""
     if client_id and (existing := AdverseEvent.objects.filter(client_id=client_id).first()):
         if existing.vaccination_id != vaccination.pk:
-            raise Conflict(_("This client_id was already used for another event; send a new one."), code="client_id_reused")
+            raise Conflict(
+                _("This client_id was already used for another event; send a new one."), code="client_id_reused"
+            )
         return existing, False
     if severity not in AefiSeverity.values:
         raise ServiceError(_("Choose the severity: minor, severe or serious."), field="severity")

@@ -242,7 +242,17 @@ def session_allocate(request, pk: int):
 
 # --- reports -------------------------------------------------------------------------
 
-REPORT_HEADER = ["date", "centre", "vaccine", "dose", "status", "capacity", "allocated", "vaccinated", "turnout_percent"]
+REPORT_HEADER = [
+    "date",
+    "centre",
+    "vaccine",
+    "dose",
+    "status",
+    "capacity",
+    "allocated",
+    "vaccinated",
+    "turnout_percent",
+]
 
 
 @require_perm("covax.view_reports")

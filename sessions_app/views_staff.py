@@ -146,9 +146,7 @@ def session_mark(request, pk: int, reference_id: str):
         request.session[_lot_key(session)] = lot
     if is_htmx(request):
         return render(request, "staff/_marked.html", {"session": session, "row": Row.of(person, record)})
-    messages.success(
-        request, _("Dose %(dose)s recorded for %(name)s.") % {"dose": record.dose, "name": person.name}
-    )
+    messages.success(request, _("Dose %(dose)s recorded for %(name)s.") % {"dose": record.dose, "name": person.name})
     return redirect("session_page", pk=session.pk)
 
 
@@ -263,9 +261,10 @@ def session_walk_in(request, pk: int):
                 % {"name": person.name, "ref": person.reference_id, "dose": session.dose},
             )
             return redirect("session_page", pk=session.pk)
-    in_scope = bool(existing_ref) and scoped(Beneficiary.objects.all(), request.user).filter(
-        reference_id=existing_ref
-    ).exists()
+    in_scope = (
+        bool(existing_ref)
+        and scoped(Beneficiary.objects.all(), request.user).filter(reference_id=existing_ref).exists()
+    )
     context = {"session": session, "form": form, "existing_ref": existing_ref if in_scope else None}
     return render(request, "staff/walk_in.html", context, status=400 if form.errors else 200)
 

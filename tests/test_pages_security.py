@@ -54,8 +54,13 @@ class PageSecurityTestCase(WorldMixin, TestCase):
 
     def test_it_refuses_officer_pages_to_staff(self):
         self.client.force_login(self.staff_a)
-        for url in ("/officer/", "/officer/centres/new/", "/officer/sessions/new/", "/officer/reports.csv",
-                    f"/sessions/{self.session_a.pk}/allocate/"):
+        for url in (
+            "/officer/",
+            "/officer/centres/new/",
+            "/officer/sessions/new/",
+            "/officer/reports.csv",
+            f"/sessions/{self.session_a.pk}/allocate/",
+        ):
             self.assertEqual(self.client.get(url).status_code, 403, url)
 
     def test_it_asks_anonymous_visitors_to_sign_in(self):

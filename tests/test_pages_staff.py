@@ -25,7 +25,9 @@ class StaffPagesTestCase(WorldMixin, TestCase):
         cls.session = SessionFactory(centre=cls.centre_a, vaccine=cls.covishield, capacity=50)
         cls.session_a2 = SessionFactory(centre=cls.centre_a2, vaccine=cls.covishield)
         cls.number = aadhaar_number(11)
-        cls.sunita = BeneficiaryFactory(district=cls.hisar, name="Sunita Sharma", id_number=cls.number, phone="+919812345678")
+        cls.sunita = BeneficiaryFactory(
+            district=cls.hisar, name="Sunita Sharma", id_number=cls.number, phone="+919812345678"
+        )
         cls.rajesh = BeneficiaryFactory(district=cls.hisar, name="Rajesh Kumar")
         allocation_create(session=cls.session, reference_ids=[cls.sunita.reference_id, cls.rajesh.reference_id])
 
@@ -71,7 +73,9 @@ class StaffPagesTestCase(WorldMixin, TestCase):
         r = self.mark(self.sunita)
         self.assertRedirects(r, self.list_url())
         dose = Vaccination.objects.get(beneficiary=self.sunita)
-        self.assertEqual((dose.dose, dose.vaccine, dose.centre, dose.session), (1, self.covishield, self.centre_a, self.session))
+        self.assertEqual(
+            (dose.dose, dose.vaccine, dose.centre, dose.session), (1, self.covishield, self.centre_a, self.session)
+        )
         self.assertEqual((dose.source, dose.lot_number, dose.given_by), ("form", "4121Z001", self.staff_a))
         page = self.client.get(self.list_url()).content.decode()
         due, done = page.split('id="done-body"')
@@ -154,7 +158,9 @@ class StaffPagesTestCase(WorldMixin, TestCase):
         r = self.walk_in()
         self.assertRedirects(r, self.list_url())
         person = Beneficiary.objects.get(name="Meena Devi")
-        self.assertEqual((person.district, person.preferred_centre, person.phone), (self.hisar, self.centre_a, "+919812300001"))
+        self.assertEqual(
+            (person.district, person.preferred_centre, person.phone), (self.hisar, self.centre_a, "+919812300001")
+        )
         dose = Vaccination.objects.get(beneficiary=person)
         self.assertEqual((dose.session, dose.lot_number), (self.session, "WALK1"))
         self.assertContains(self.client.get(self.list_url()), "Meena Devi")
@@ -181,10 +187,14 @@ class StaffPagesTestCase(WorldMixin, TestCase):
         dose = Vaccination.objects.get(beneficiary=self.sunita)
         url = f"/vaccinations/{dose.pk}/aefi/"
         self.assertContains(self.client.get(url), "Serious")
-        r = self.client.post(url, {"severity": "minor", "notes": "Pain at the injection site", "client_id": str(uuid.uuid4())})
+        r = self.client.post(
+            url, {"severity": "minor", "notes": "Pain at the injection site", "client_id": str(uuid.uuid4())}
+        )
         self.assertRedirects(r, self.list_url())
         event = AdverseEvent.objects.get(vaccination=dose)
-        self.assertEqual((event.severity, event.notes, event.recorded_by), ("minor", "Pain at the injection site", self.staff_a))
+        self.assertEqual(
+            (event.severity, event.notes, event.recorded_by), ("minor", "Pain at the injection site", self.staff_a)
+        )
 
     def test_it_requires_a_severity_for_an_adverse_event(self):
         self.mark(self.sunita)

@@ -50,7 +50,7 @@ def test_it_lets_an_officer_plan_sessions_and_allocate(open_page, world):
     page.click("button[value=list]")
     page.wait_for_selector("#allocation-result")
     assert "1 person allocated" in page.inner_text("#allocation-result")
-    reason = page.inner_text(f"#skipped tr[data-reason=already_vaccinated]")
+    reason = page.inner_text("#skipped tr[data-reason=already_vaccinated]")
     assert already.reference_id in reason and "Sevak Sabha Hospital" in reason
 
     page.click("button[value=auto]")  # 4 places left, 6 due: 2 skipped as full

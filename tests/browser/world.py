@@ -34,8 +34,18 @@ def _user(username: str, role: str, **place) -> User:
 
 
 NAMES = [
-    "Sunita Sharma", "Rajesh Kumar", "Priya Verma", "Amit Yadav", "Pooja Jangra", "Suresh Malik",
-    "Anita Saini", "Vikas Bishnoi", "Kavita Gupta", "Manoj Dahiya", "Neha Punia", "Sanjay Singh",
+    "Sunita Sharma",
+    "Rajesh Kumar",
+    "Priya Verma",
+    "Amit Yadav",
+    "Pooja Jangra",
+    "Suresh Malik",
+    "Anita Saini",
+    "Vikas Bishnoi",
+    "Kavita Gupta",
+    "Manoj Dahiya",
+    "Neha Punia",
+    "Sanjay Singh",
 ]
 
 
