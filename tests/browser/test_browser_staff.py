@@ -106,5 +106,11 @@ def test_it_is_usable_on_a_360_px_phone(open_page, world):
     assert button["height"] >= 44 and button["width"] >= 200  # a thumb-sized target
     search = page.locator("#q").bounding_box()
     assert search["x"] >= 0 and search["x"] + search["width"] <= 360
+    page.fill("#lot_number", "4121Z001")
+    first = world.people[0]
+    page.click(f"#row-{first.reference_id} button.mark")
+    page.wait_for_selector(f"#done-body #row-{first.reference_id}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.evaluate("window.scrollTo(0, 0)")
     page.shot("staff-list-360px", full_page=False)
     page.assert_clean()
