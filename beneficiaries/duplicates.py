@@ -13,7 +13,8 @@ certainly shares, and only people within a block are compared:
 A block larger than `MAX_BLOCK` (a dummy mobile number, "Kumar" born in 1980) is not
 compared all-pairs: its members are sorted by name and each is compared with its next
 `WINDOW` neighbours, so no block costs more than `WINDOW` comparisons per member and
-the total grows linearly with the number of people.
+the total grows linearly with the number of people: at most WINDOW comparisons per
+person per block they are in (a phone, one per name token, one for the whole name).
 
 Names are compared by rapidfuzz's token_sort_ratio on `latinise_name`, which gives the
 same key for Devanagari and Latin spellings ("सुनीता शर्मा" / "Sunita Sharma").
@@ -33,8 +34,10 @@ from rapidfuzz import fuzz
 from beneficiaries.identity import latinise_name
 from beneficiaries.models import Beneficiary, DuplicateCandidate
 
-MAX_BLOCK = 24
 WINDOW = 8
+# Up to this size a block is compared all-pairs: (b - 1) / 2 ≤ WINDOW comparisons per member,
+# the same bound as the window gives a larger block.
+MAX_BLOCK = 2 * WINDOW + 1
 NAME_FLOOR = 60  # below this name similarity a pair is never a candidate
 NAME_SIMILAR = 80  # from here on the names count as a reason ("similar_name")
 THRESHOLD = 70  # the score a pair needs to be flagged
@@ -128,7 +131,8 @@ def _block_pairs(members: list[Person], targets: set[int] | None) -> Iterator[tu
                 if targets is None or a.pk in targets or b.pk in targets:
                     yield a, b
         return
-    ordered = sorted(members, key=lambda p: (p.latin, p.pk))
+    # Sorted by the name's tokens in order, so "Kumar Ramesh" sits next to "Ramesh Kumar".
+    ordered = sorted(members, key=lambda p: (" ".join(sorted(p.latin.split())), p.pk))
     for i, a in enumerate(ordered):
         for b in ordered[i + 1 : i + 1 + WINDOW]:
             if targets is None or a.pk in targets or b.pk in targets:
