@@ -41,6 +41,15 @@ def _active_allocations(person: Beneficiary) -> dict[int, Allocation]:
     return {a.dose: a for a in records}
 
 
+def dose_summary(vaccination: Vaccination) -> dict[str, Any]:
+    return {
+        **vaccination_summary(vaccination),
+        "given_on": timezone.localtime(vaccination.administered_at).strftime("%d-%m-%Y"),
+        "voided": vaccination.voided_at is not None,
+        "void_reason": vaccination.void_reason,
+    }
+
+
 def allocation_summary(allocation: Allocation) -> dict[str, Any]:
     session = allocation.session
     return {
@@ -53,6 +62,7 @@ def allocation_summary(allocation: Allocation) -> dict[str, Any]:
         "centre": session.centre_id,
         "centre_name": session.centre.name,
         "status": allocation.status,
+        "date_display": session.date.strftime("%d-%m-%Y"),
     }
 
 
@@ -61,7 +71,7 @@ def merge_conflicts(*, first: Beneficiary, second: Beneficiary) -> list[dict[str
     conflicts: list[dict[str, Any]] = []
     doses_a, doses_b = _live_doses(first), _live_doses(second)
     for dose in sorted(doses_a.keys() & doses_b.keys()):
-        records = [vaccination_summary(doses_a[dose]), vaccination_summary(doses_b[dose])]
+        records = [dose_summary(doses_a[dose]), dose_summary(doses_b[dose])]
         conflicts.append({"kind": "vaccination", "dose": dose, "records": records})
     alloc_a, alloc_b = _active_allocations(first), _active_allocations(second)
     for dose in sorted(alloc_a.keys() & alloc_b.keys()):

@@ -6,11 +6,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from beneficiaries.merge import allocation_summary, merge_conflicts
+from beneficiaries.merge import allocation_summary, dose_summary, merge_conflicts
 from beneficiaries.models import Beneficiary, CandidateStatus, DuplicateCandidate
 from covax.accounts.scope import get_scoped, scoped
 from sessions_app.models import Allocation, AllocationStatus, Vaccination
-from sessions_app.services import vaccination_summary
 
 
 def duplicate_candidate_list(*, user, status: str | None = None) -> QuerySet[DuplicateCandidate]:
@@ -46,10 +45,7 @@ def _person(person: Beneficiary) -> dict[str, Any]:
         "category": person.category,
         "employer": person.employer,
         "merged_into": person.merged_into.reference_id if person.merged_into_id else None,
-        "doses": [
-            {**vaccination_summary(v), "voided": v.voided_at is not None, "void_reason": v.void_reason}
-            for v in doses.order_by("dose", "id")
-        ],
+        "doses": [dose_summary(v) for v in doses.order_by("dose", "id")],
         "allocations": [allocation_summary(a) for a in allocations.order_by("dose", "id")],
     }
 
