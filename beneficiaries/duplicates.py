@@ -103,13 +103,39 @@ def _name_blocks(people: list[Person]) -> dict[tuple, list[Person]]:
 
 
 # --- scoring --------------------------------------------------------------------------
+def _token_ratio(short: str, long: str) -> float:
+    if len(short) == 1:  # an initial: "S Sharma" for "Sunita Sharma"
+        return 100.0 if long.startswith(short) else 0.0
+    return fuzz.ratio(short, long)
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0–100 for two latinised names.
+
+    The whole names are compared in sorted token order (token_sort_ratio); a name that
+    lacks a middle name of the other still counts as close (token_set_ratio, less 10).
+    But every token of the shorter name must have a close counterpart in the other: the
+    weakest one caps the result, so "Molal Bansal" and "Vilal Bansal" — one surname, two
+    people — are not similar names.
+    """
+    ta, tb = a.split(), b.split()
+    if not ta or not tb:
+        return 0.0
+    short, long = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+    weakest = min(max(_token_ratio(t, u) for u in long) for t in short)
+    score = fuzz.token_sort_ratio(a, b)
+    if len(short) >= 2:
+        score = max(score, fuzz.token_set_ratio(a, b) - 10)
+    return min(score, weakest)
+
+
 def match(a: Person, b: Person) -> Match | None:
     """Score a pair 0–100; None when it is not a probable duplicate.
 
     Name similarity weighs 60 %, the same birth year and the same mobile 20 points each;
     a different gender costs 15 (typing errors happen, but it is evidence against).
     """
-    name = fuzz.token_sort_ratio(a.latin, b.latin)
+    name = name_similarity(a.latin, b.latin)
     if name < NAME_FLOOR:
         return None
     same_year, same_phone = a.birth_year == b.birth_year, a.phone == b.phone

@@ -228,14 +228,16 @@ _ASPIRATES = re.compile(r"(?<=[kgcjṭḍtdpb])h")
 
 def _drop_final_schwa(iast: str) -> str:
     """Hindi drops the inherent vowel at the end of a word ("कुमार", kumāra in Sanskrit
-    transliteration, is "kumar") except after a consonant cluster ("महेन्द्र" stays
-    "mahendra", as people write it)."""
+    transliteration, is "kumar"; "अरविन्द" is "Arvind") but keeps it after a cluster
+    ending in r, y, v, m or n ("महेन्द्र" "Mahendra", "कृष्ण" "Krishna", "पद्म" "Padma"),
+    as people write these names."""
 
     def word(w: str) -> str:
         if len(w) < 2 or w[-1] != "a" or w[-2] in _IAST_VOWELS:
             return w
         consonants = re.search(rf"[^{_IAST_VOWELS}]+$", _ASPIRATES.sub("", w[:-1]))
-        return w if consonants and len(consonants.group()) >= 2 else w[:-1]
+        cluster = consonants.group() if consonants else ""
+        return w if len(cluster) >= 2 and cluster[-1] in "ryvmnṇ" else w[:-1]
 
     return " ".join(word(w) for w in iast.split())
 
