@@ -8,4 +8,10 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("beneficiaries", BeneficiaryViewSet, basename="beneficiary")
 
+# --- probable duplicates (guard 2) ---
+from beneficiaries.duplicates_api import DuplicateViewSet  # noqa: E402
+
+router.register("duplicates", DuplicateViewSet, basename="duplicate")
+# --- end probable duplicates ---
+
 urlpatterns = router.urls

@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class BeneficiariesConfig(AppConfig):
     name = "beneficiaries"
     verbose_name = _("Beneficiaries and uploads")
+
+    def ready(self) -> None:
+        # Celery's autodiscovery only imports `tasks.py`; register the duplicate scan too.
+        from beneficiaries import tasks_duplicates  # noqa: F401

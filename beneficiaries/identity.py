@@ -222,6 +222,26 @@ _SOUNDS = [
 ]
 
 
+_IAST_VOWELS = "aāiīuūṛṝeoṃḥ"
+_ASPIRATES = re.compile(r"(?<=[kgcjṭḍtdpb])h")
+
+
+def _drop_final_schwa(iast: str) -> str:
+    """Hindi drops the inherent vowel at the end of a word ("कुमार", kumāra in Sanskrit
+    transliteration, is "kumar"; "अरविन्द" is "Arvind") but keeps it after a cluster
+    ending in r, y, v, m or n ("महेन्द्र" "Mahendra", "कृष्ण" "Krishna", "पद्म" "Padma"),
+    as people write these names."""
+
+    def word(w: str) -> str:
+        if len(w) < 2 or w[-1] != "a" or w[-2] in _IAST_VOWELS:
+            return w
+        consonants = re.search(rf"[^{_IAST_VOWELS}]+$", _ASPIRATES.sub("", w[:-1]))
+        cluster = consonants.group() if consonants else ""
+        return w if len(cluster) >= 2 and cluster[-1] in "ryvmnṇ" else w[:-1]
+
+    return " ".join(word(w) for w in iast.split())
+
+
 def latinise_name(name: str) -> str:
     """A lower-case Latin key of a name, the same for its Devanagari and Latin spellings
     ("सुनीता शर्मा" and "Sunita Sharma" both give "sunita sarma")."""
@@ -230,10 +250,12 @@ def latinise_name(name: str) -> str:
         from indic_transliteration import sanscript
 
         text = sanscript.transliterate(text, sanscript.DEVANAGARI, sanscript.IAST)
-        # Hindi drops the inherent vowel at the end of a word: "शर्मा" ends in ā, but
-        # "कुमार" (kumāra in Sanskrit transliteration) is "kumar".
-        text = re.sub(r"(?<=[^aeiouāīū\s])a\b", "", text)
-    text = text.lower().replace("ṃ", "n").replace("ṅ", "n").replace("ñ", "n")
+        text = _drop_final_schwa(text)
+    # ऋ is "ṛ" in IAST and "ri" in names people type ("कृष्ण", "Krishna"); "x" is how
+    # Latin spellings write क्ष ("Laxmi" for "लक्ष्मी").
+    text = text.lower().replace("ṛ", "ri").replace("x", "ks")
+    text = re.sub("ṃ(?=[pbm])", "m", text)  # "अंबिका" is "Ambika"
+    text = text.replace("ṃ", "n").replace("ṅ", "n").replace("ñ", "n")
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"[^a-z ]", "", text)
