@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from sessions_app.api import CentreViewSet, DistrictViewSet, SessionViewSet, StateViewSet, VaccineViewSet
 from sessions_app.api_doses import VaccinationViewSet
+from sessions_app.api_reports import ReportViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -13,5 +14,6 @@ router.register("centres", CentreViewSet, basename="centre")
 router.register("vaccines", VaccineViewSet, basename="vaccine")
 router.register("sessions", SessionViewSet, basename="session")
 router.register("vaccinations", VaccinationViewSet, basename="vaccination")
+router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = router.urls

@@ -58,10 +58,16 @@ def _live_doses() -> Q:
     return Q(vaccinations__voided_at__isnull=True, vaccinations__isnull=False)
 
 
-def session_report(*, user, date_from: dt.date, date_to: dt.date) -> list[ReportRow]:
+def session_report(
+    *, user, date_from: dt.date, date_to: dt.date, district: int | None = None, state: int | None = None
+) -> list[ReportRow]:
+    sessions = scoped(Session.objects.all(), user)
+    if district:
+        sessions = sessions.filter(centre__district=district)
+    if state:
+        sessions = sessions.filter(centre__district__state=state)
     sessions = (
-        scoped(Session.objects.all(), user)
-        .filter(date__gte=date_from, date__lte=date_to)
+        sessions.filter(date__gte=date_from, date__lte=date_to)
         .annotate(vaccinated=Count("vaccinations", filter=_live_doses()))
         .values(
             "id",

@@ -62,6 +62,14 @@ class WhyOnListTestCase(ApiTestCase):
         due = (timezone.localtime(give_date).date() + dt.timedelta(days=28)).strftime("%d-%m-%Y")
         self.assertIn(due, answer["detail"])
 
+    def test_it_answers_in_hindi(self):
+        person = people(1, district=self.hisar)[0]
+        r = self.api.get(
+            f"/api/v1/sessions/{self.session.pk}/why/", {"beneficiary": person.reference_id}, HTTP_ACCEPT_LANGUAGE="hi"
+        )
+        self.assertEqual(r.json()["code"], "not_allocated")
+        self.assertRegex(r.json()["detail"], "[\u0900-\u097f]")
+
     def test_it_needs_a_person_in_scope(self):
         stranger = people(1, district=self.kurukshetra)[0]
         r = self.api.get(f"/api/v1/sessions/{self.session.pk}/why/", {"beneficiary": stranger.reference_id})

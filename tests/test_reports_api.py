@@ -1,0 +1,74 @@
+"""Reports API: per-session capacity/allocated/vaccinated/turnout, and coverage by day
+and category, inside the caller's scope."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from sessions_app.services import allocation_create, vaccination_record
+from tests.base import ApiTestCase
+from tests.guard import give, people, session_at
+
+
+class ReportsApiTestCase(ApiTestCase):
+    def setUp(self):
+        self.session = session_at(self.centre_a, self.covishield, capacity=24)
+        group = people(24, district=self.hisar)
+        allocation_create(session=self.session, reference_ids=[p.reference_id for p in group])
+        for p in group[:3]:  # one hospital managed 3 of 24
+            vaccination_record(
+                beneficiary=p,
+                dose=1,
+                vaccine=self.covishield,
+                centre=self.centre_a,
+                session=self.session,
+                source="form",
+            )
+        other = session_at(self.centre_b, self.covishield, capacity=5)
+        give(
+            people(1, district=self.kurukshetra)[0],
+            dose=1,
+            vaccine=self.covishield,
+            centre=self.centre_b,
+            session=other,
+        )
+
+    def test_it_reports_each_session_in_scope(self):
+        r = self.client_for(self.hisar_officer).get("/api/v1/reports/sessions/", {"district": self.hisar.pk})
+        self.assertEqual(r.status_code, 200, r.content)
+        (row,) = r.json()
+        self.assertEqual(
+            {k: row[k] for k in ("session", "capacity", "allocated", "vaccinated", "turnout")},
+            {"session": self.session.pk, "capacity": 24, "allocated": 24, "vaccinated": 3, "turnout": 12},
+        )
+
+    def test_a_state_admin_sees_every_district_and_can_filter(self):
+        api = self.client_for(self.haryana_admin)
+        self.assertEqual(len(api.get("/api/v1/reports/sessions/").json()), 2)
+        only = api.get("/api/v1/reports/sessions/", {"district": self.kurukshetra.pk}).json()
+        self.assertEqual([r["centre"] for r in only], ["LNJP Hospital"])
+        self.assertEqual(self.client_for(self.bihar_admin).get("/api/v1/reports/sessions/").json(), [])
+
+    def test_it_reports_coverage_by_day_and_category(self):
+        r = self.client_for(self.haryana_admin).get("/api/v1/reports/coverage/", {"state": self.haryana.pk})
+        body = r.json()
+        today = timezone.localdate().isoformat()
+        self.assertEqual(body["days"], [{"date": today, "category": "HCW", "dose": 1, "vaccinated": 4}])
+        self.assertEqual(body["registered"], {"HCW": 25})
+
+    def test_centre_staff_cannot_read_reports_and_bad_dates_are_named(self):
+        self.assertEqual(self.client_for(self.staff_a).get("/api/v1/reports/sessions/").status_code, 403)
+        r = self.client_for(self.hisar_officer).get(
+            "/api/v1/reports/coverage/", {"date_from": "2021-02-01", "date_to": "2021-01-01"}
+        )
+        self.assertEqual((r.status_code, list(r.json()["errors"])), (400, ["date_to"]))
+        r = self.client_for(self.hisar_officer).get("/api/v1/reports/sessions/", {"date": "16-01-2021"})
+        self.assertEqual((r.status_code, list(r.json()["errors"])), (400, ["date"]))
+
+    def test_it_costs_a_constant_number_of_queries(self):
+        api = self.client_for(self.haryana_admin)
+        api.get("/api/v1/reports/sessions/")
+        with self.assertNumQueries(2):  # token, report
+            api.get("/api/v1/reports/sessions/")
+        with self.assertNumQueries(3):  # token, doses by day, registered
+            api.get("/api/v1/reports/coverage/")
