@@ -3,15 +3,13 @@
 from rest_framework.routers import DefaultRouter
 
 from beneficiaries.api import BeneficiaryViewSet
+from beneficiaries.duplicates_api import DuplicateViewSet
+from beneficiaries.uploads_api import UploadViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("beneficiaries", BeneficiaryViewSet, basename="beneficiary")
-
-# --- probable duplicates (guard 2) ---
-from beneficiaries.duplicates_api import DuplicateViewSet  # noqa: E402
-
+router.register("uploads", UploadViewSet, basename="upload")
 router.register("duplicates", DuplicateViewSet, basename="duplicate")
-# --- end probable duplicates ---
 
 urlpatterns = router.urls

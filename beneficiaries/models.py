@@ -58,6 +58,9 @@ class Beneficiary(models.Model):
     created_by_upload = models.ForeignKey(
         "Upload", null=True, blank=True, on_delete=models.SET_NULL, related_name="created_beneficiaries"
     )
+    # The file row that created this person. With created_by_upload it tells, on any
+    # re-run of an upload, "created by this very row" from "a later duplicate of it".
+    upload_row = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -118,6 +121,10 @@ class Upload(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched after every chunk: a `running` upload whose heartbeat is old lost its
+    # worker, and a newly started worker picks it up again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    rollback_report = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

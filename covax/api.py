@@ -7,6 +7,7 @@ Every error answers JSON with at least `code` (a stable machine word) and `detai
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
@@ -36,6 +37,11 @@ def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         body = {"code": exc.code, "detail": str(exc.detail), **exc.extra}
         return Response(body, status=exc.status)
+    if isinstance(exc, DataError):
+        # A value the database cannot hold (NUL bytes, out-of-range numbers) that slipped
+        # past validation: the caller's input is at fault, not the server.
+        body = {"code": "invalid", "detail": "A value in the request cannot be stored (for example a NUL character)."}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

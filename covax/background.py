@@ -47,6 +47,8 @@ def enqueue(task: Task, *args) -> None:
                 # Broker down: the row stays `queued`; `covax_requeue` (run by the
                 # worker at start-up) picks it up when the workers are back.
                 log.warning("broker unavailable, %s(%s) left queued", task.name, args)
+        elif settings.COVAX_BACKGROUND == "eager":  # tests: run right after commit, in-line
+            task.apply(args=args, throw=True)
         else:
             _pool().submit(_run_in_thread, task, args)
 

@@ -164,7 +164,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-COVAX_BACKGROUND = "celery" if REDIS_URL or env.str("CELERY_BROKER_URL", default="") else "thread"
+COVAX_BACKGROUND = env.str(
+    "COVAX_BACKGROUND", default="celery" if REDIS_URL or env.str("CELERY_BROKER_URL", default="") else "thread"
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -218,6 +220,8 @@ WHITENOISE_USE_FINDERS = True
 
 # Uploads: the whole file is kept (on disk) for the background worker.
 COVAX_UPLOAD_MAX_BYTES = env.int("COVAX_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
+# A running upload whose worker has not reported for this long lost its worker.
+COVAX_UPLOAD_STALE_SECONDS = env.int("COVAX_UPLOAD_STALE_SECONDS", default=120)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -76,9 +76,53 @@ def test_it_serves_the_portal_on_the_embedded_default(tmp_path):
         token = json.load(urllib.request.urlopen(req, timeout=5))["token"]
         req = urllib.request.Request(f"{base}/api/v1/beneficiaries/", headers={"Authorization": f"Token {token}"})
         assert json.load(urllib.request.urlopen(req, timeout=5))["count"] == 200
+        _upload_runs_in_the_background(base, token)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _multipart(fields: dict[str, str], name: str, content: bytes) -> tuple[bytes, str]:
+    boundary = "covaxboundary7MA4YWxkTrZu0gW"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: text/csv\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+    )
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def _upload_runs_in_the_background(base: str, token: str) -> None:
+    """Without Redis an upload still answers 202 at once and runs off the request."""
+    from tests.uploads import csv_bytes, person_rows
+
+    headers = {"Authorization": f"Token {token}"}
+    districts = json.load(urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/districts/", headers=headers)))
+    body, content_type = _multipart(
+        {"kind": "beneficiaries", "district": str(districts["results"][0]["id"])},
+        "list.csv",
+        csv_bytes(person_rows(3000)),
+    )
+    req = urllib.request.Request(
+        f"{base}/api/v1/uploads/", data=body, headers={**headers, "Content-Type": content_type}
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 202
+        upload = json.load(r)
+    assert upload["status"] in ("queued", "running")
+    seen = set()
+    for _ in range(600):
+        req = urllib.request.Request(f"{base}/api/v1/uploads/{upload['id']}/", headers=headers)
+        upload = json.load(urllib.request.urlopen(req, timeout=5))
+        seen.add(upload["progress"])
+        if upload["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
+    assert (upload["status"], upload["progress"], upload["rows_created"]) == ("succeeded", 100, 3000), upload
 
 
 def test_it_refuses_to_start_without_secrets_when_debug_is_off():

@@ -1,0 +1,215 @@
+"""Headers and rows of an upload: which column is which (English or Hindi headers, any
+case), and each row validated and normalised through the identity module.
+
+A bad row becomes a list of (column, reason) and never stops the good ones; the
+reasons never repeat an ID number (SPEC §3 privacy).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from beneficiaries.identity import IdentityError, identify, normalise_name, normalise_phone
+from beneficiaries.models import Category, UploadKind
+from beneficiaries.uploads.readers import Unreadable
+
+REQUIRED = {
+    UploadKind.BENEFICIARIES: ["name", "gender", "birth_year", "phone", "id_type", "id_number", "category"],
+    UploadKind.VACCINATIONS: ["id_type", "id_number", "dose", "vaccine", "administered_on", "centre_id", "lot_number"],
+}
+OPTIONAL = {UploadKind.BENEFICIARIES: ["employer", "centre_id"], UploadKind.VACCINATIONS: ["vaccinator"]}
+
+ALIASES = {
+    "name": ["full name", "beneficiary name", "नाम", "पूरा नाम"],
+    "gender": ["sex", "लिंग"],
+    "birth_year": ["year of birth", "yob", "जन्म वर्ष", "जन्म का वर्ष"],
+    "phone": ["mobile", "mobile number", "phone number", "मोबाइल", "मोबाइल नंबर", "फ़ोन", "फोन"],
+    "id_type": ["photo id type", "id type", "पहचान पत्र", "पहचान पत्र का प्रकार", "पहचान प्रकार"],
+    "id_number": ["photo id number", "id number", "id no", "पहचान संख्या", "पहचान पत्र संख्या"],
+    "category": ["श्रेणी", "वर्ग"],
+    "employer": ["organisation", "organization", "नियोक्ता", "संस्था"],
+    "centre_id": ["center id", "centre", "center", "केंद्र", "केंद्र आईडी"],
+    "dose": ["dose number", "खुराक"],
+    "vaccine": ["vaccine name", "टीका"],
+    "administered_on": ["date", "vaccination date", "date of vaccination", "टीकाकरण तिथि", "तिथि"],
+    "lot_number": ["lot", "batch", "batch number", "लॉट नंबर", "बैच"],
+    "vaccinator": ["vaccinator name", "टीकाकर्मी"],
+}
+MAX_CELL = 500
+FORMULA = re.compile(r"^[=+\-@\t\r]")
+GENDERS = {
+    "m": "M", "male": "M", "पुरुष": "M", "f": "F", "female": "F", "महिला": "F", "स्त्री": "F",
+    "o": "O", "other": "O", "t": "O", "transgender": "O", "अन्य": "O",
+}  # fmt: skip
+CATEGORIES = {c.lower(): c for c in Category.values} | {
+    "health care worker": "HCW", "healthcare worker": "HCW", "स्वास्थ्य कर्मी": "HCW",
+    "front line worker": "FLW", "frontline worker": "FLW", "अग्रिम पंक्ति कर्मी": "FLW",
+}  # fmt: skip
+DATE_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y"]
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[\s_\-.]+", " ", header.strip().lstrip("\ufeff").casefold()).strip()
+
+
+_LOOKUP = {_key(alias): column for column, aliases in ALIASES.items() for alias in [column, *aliases]}
+
+
+@dataclass(frozen=True)
+class Header:
+    positions: dict[str, int]
+    ignored: list[str]
+
+
+def read_header(cells: list[str], kind: str) -> Header:
+    """Map columns to their meaning, or refuse the file with what is wrong with it."""
+    positions: dict[str, int] = {}
+    ignored = []
+    for index, cell in enumerate(cells):
+        column = _LOOKUP.get(_key(cell))
+        if column is None or column not in REQUIRED[kind] + OPTIONAL[kind]:
+            if cell.strip():
+                ignored.append(cell.strip()[:40])
+            continue
+        if column in positions:
+            raise Unreadable(_('The column "%(column)s" appears twice in the header.') % {"column": column})
+        positions[column] = index
+    missing = [c for c in REQUIRED[kind] if c not in positions]
+    other = UploadKind.VACCINATIONS if kind == UploadKind.BENEFICIARIES else UploadKind.BENEFICIARIES
+    if missing and {_LOOKUP.get(_key(c)) for c in cells} >= set(REQUIRED[other]) - {"id_type", "id_number"}:
+        raise Unreadable(
+            _("These columns are for a %(other)s upload, not %(kind)s. Choose the right kind and upload again.")
+            % {"other": other, "kind": kind}
+        )
+    if missing:
+        raise Unreadable(
+            _("Missing column(s): %(missing)s. The first row must be the header: %(expected)s.")
+            % {"missing": ", ".join(missing), "expected": ", ".join(REQUIRED[kind] + OPTIONAL[kind])}
+        )
+    return Header(positions, ignored)
+
+
+class RowError(Exception):
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__(problems)
+        self.problems = problems
+
+
+def _cells(row: list[str], header: Header) -> dict[str, str]:
+    values = {column: (row[i] if i < len(row) else "").strip() for column, i in header.positions.items()}
+    problems = [
+        (column, _("The cell is %(n)s characters long; at most %(max)s are allowed.") % {"n": len(v), "max": MAX_CELL})
+        for column, v in values.items()
+        if len(v) > MAX_CELL
+    ]
+    if problems:
+        raise RowError(problems)
+    return values
+
+
+def _formula_free(values: dict[str, str], columns: list[str], problems: list) -> None:
+    for column in columns:
+        if FORMULA.match(values.get(column, "")):
+            problems.append((column, _("The cell looks like a spreadsheet formula; it is not accepted.")))
+
+
+def _int(value: str) -> int:
+    return int(value[:-2] if value.endswith(".0") else value)
+
+
+def parse_person(row: list[str], header: Header, centre_ids: set[int]) -> dict:
+    """A valid person as the columns of the beneficiary table, or RowError."""
+    values, problems = _cells(row, header), []
+    _formula_free(values, ["name", "employer"], problems)
+    person: dict = {"employer": values.get("employer", "")}
+    person["name"] = normalise_name(values["name"])
+    if not person["name"]:
+        problems.append(("name", _("Name is missing.")))
+    person["gender"] = GENDERS.get(values["gender"].casefold())
+    if person["gender"] is None:
+        problems.append(("gender", _("Gender must be M, F or O.")))
+    this_year = timezone.localdate().year
+    try:
+        person["birth_year"] = _int(values["birth_year"])
+        if not this_year - 120 <= person["birth_year"] <= this_year:
+            raise ValueError
+    except ValueError:
+        problems.append(("birth_year", _("Birth year must be a year such as 1980.")))
+    person["category"] = CATEGORIES.get(values["category"].casefold())
+    if person["category"] is None:
+        problems.append(("category", _("Category must be one of %(v)s.") % {"v": ", ".join(Category.values)}))
+    try:
+        person["phone"] = normalise_phone(values["phone"])
+    except IdentityError as exc:
+        problems.append(("phone", str(exc)))
+    try:
+        identity = identify(values["id_type"], values["id_number"])
+        person.update(id_type=identity.id_type, id_hash=identity.id_hash, id_last4=identity.id_last4)
+    except IdentityError as exc:
+        problems.append((exc.field or "id_number", str(exc)))
+    person["centre_id"] = _centre(values.get("centre_id", ""), centre_ids, problems, required=False)
+    if problems:
+        raise RowError(problems)
+    return person
+
+
+def _centre(value: str, centre_ids: set[int], problems: list, *, required: bool) -> int | None:
+    if not value:
+        if required:
+            problems.append(("centre_id", _("Centre id is missing.")))
+        return None
+    try:
+        centre_id = _int(value)
+    except ValueError:
+        centre_id = None
+    if centre_id not in centre_ids:
+        problems.append(("centre_id", _("No centre with id %(v)s in this district.") % {"v": value[:12]}))
+        return None
+    return centre_id
+
+
+def parse_dose(row: list[str], header: Header, centre_ids: set[int], vaccines: dict) -> dict:
+    """A back-filled dose: identity key, dose, vaccine, date, centre, lot; or RowError."""
+    values, problems = _cells(row, header), []
+    _formula_free(values, ["lot_number", "vaccinator"], problems)
+    dose: dict = {"lot_number": values["lot_number"], "vaccinator": values.get("vaccinator", "")}
+    try:
+        identity = identify(values["id_type"], values["id_number"])
+        dose.update(id_type=identity.id_type, id_hash=identity.id_hash)
+    except IdentityError as exc:
+        problems.append((exc.field or "id_number", str(exc)))
+    try:
+        dose["dose"] = _int(values["dose"])
+        if not 1 <= dose["dose"] <= 10:
+            raise ValueError
+    except ValueError:
+        problems.append(("dose", _("Dose must be a number such as 1 or 2.")))
+    dose["vaccine"] = vaccines.get(values["vaccine"].strip().upper())
+    if dose["vaccine"] is None:
+        problems.append(("vaccine", _("Unknown vaccine; use one of %(v)s.") % {"v": ", ".join(sorted(vaccines))}))
+    dose["day"] = _date(values["administered_on"], problems)
+    dose["centre_id"] = _centre(values["centre_id"], centre_ids, problems, required=True)
+    if len(dose["lot_number"]) > 50:
+        problems.append(("lot_number", _("The lot number is longer than 50 characters.")))
+    if problems:
+        raise RowError(problems)
+    return dose
+
+
+def _date(value: str, problems: list) -> dt.date | None:
+    for fmt in DATE_FORMATS:
+        try:
+            day = dt.datetime.strptime(value[:10], fmt).date()
+        except ValueError:
+            continue
+        if day > timezone.localdate():
+            problems.append(("administered_on", _("The date is in the future.")))
+            return None
+        return day
+    problems.append(("administered_on", _("The date must look like 2021-01-16 or 16-01-2021.")))
+    return None
