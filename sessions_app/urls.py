@@ -1,9 +1,24 @@
 """Pages of the sessions app (district officer and centre staff)."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from sessions_app import views_officer as officer
 from sessions_app import views_staff as staff
+
+
+class ReferenceIdConverter:
+    """A 14-digit reference id; anything else is a 404 before a query is made."""
+
+    regex = "[0-9]{14}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ReferenceIdConverter, "ref")
 
 urlpatterns = [
     # district officer
@@ -19,7 +34,7 @@ urlpatterns = [
     # centre staff
     path("staff/", staff.staff_today, name="staff_today"),
     path("sessions/<int:pk>/", staff.session_page, name="session_page"),
-    path("sessions/<int:pk>/mark/<str:reference_id>/", staff.session_mark, name="session_mark"),
+    path("sessions/<int:pk>/mark/<ref:reference_id>/", staff.session_mark, name="session_mark"),
     path("sessions/<int:pk>/verify/", staff.session_verify, name="session_verify"),
     path("sessions/<int:pk>/walk-in/", staff.session_walk_in, name="session_walk_in"),
     path("vaccinations/<int:pk>/aefi/", staff.vaccination_aefi, name="vaccination_aefi"),

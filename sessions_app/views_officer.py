@@ -229,6 +229,8 @@ def session_allocate(request, pk: int):
                 status = 400
             else:
                 explanation = (person, why_on_list(session=session, beneficiary=person))
+        else:
+            status = 400
     context = {
         "session": session,
         "form": form,

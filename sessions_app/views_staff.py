@@ -63,7 +63,7 @@ def session_page(request, pk: int):
     entries = session_list(session=session)
     # Without JavaScript the search box submits ?q=; with it, static/js/covax.js filters
     # the rows already on the page as the person types (no network needed).
-    query = request.GET.get("q", "").strip()[:100]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     shown = session_list(session=session, search=query) if query else entries
     due = [e for e in shown if e.status == "due"]
     done = [e for e in shown if e.status == "vaccinated"]
@@ -190,6 +190,8 @@ def session_verify(request, pk: int):
             if found is not None:
                 explanation = why_on_list(session=session, beneficiary=found)
             form = VerifyForm(initial={"id_type": id_type})  # a fresh form: the number is gone
+    if form.errors:
+        status = 400
     existing = None
     if found is not None:
         existing = (

@@ -136,3 +136,20 @@ def test_it_uses_secure_cookies_outside_debug():
     env = {"DJANGO_SECRET_KEY": "x" * 50, "COVAX_ID_HASH_KEY": "y" * 50}
     assert _settings_in_subprocess(env) == "True True True True"
     assert _settings_in_subprocess({**env, "DJANGO_DEBUG": "1"}) == "False False False False"
+
+
+class HostileInputTestCase(WorldMixin, TestCase):
+    """Odd input is a 404 or an empty answer, never a 500 (PostgreSQL refuses NUL bytes)."""
+
+    def test_it_answers_nul_bytes_and_junk_without_an_error(self):
+        session = SessionFactory(centre=self.centre_a, vaccine=self.covishield)
+        self.client.force_login(self.staff_a)
+        self.assertEqual(self.client.get(f"/sessions/{session.pk}/", {"q": "a\x00b"}).status_code, 200)
+        self.assertEqual(self.client.post(f"/sessions/{session.pk}/mark/1234%00/").status_code, 404)
+        r = self.client.post(f"/sessions/{session.pk}/verify/", {"id_type": "aadhaar", "id_number": "12\x0034"})
+        self.assertEqual(r.status_code, 400)
+        self.client.force_login(self.hisar_officer)
+        r = self.client.post(f"/sessions/{session.pk}/allocate/", {"action": "why", "reference_id": "\x00"})
+        self.assertEqual(r.status_code, 400)
+        self.assertEqual(self.client.get("/officer/sessions/", {"week": "2021-02-3\x00"}).status_code, 200)
+        self.assertEqual(self.client.get("/officer/reports/", {"date_from": "\x00"}).status_code, 200)
