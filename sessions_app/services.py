@@ -144,15 +144,22 @@ def vaccination_summary(vaccination: Vaccination) -> dict[str, Any]:
     }
 
 
-def _replay(client_id: uuid.UUID, beneficiary: Beneficiary, dose: int) -> Vaccination | None:
+def _replay(
+    client_id: uuid.UUID, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, centre: Centre
+) -> Vaccination | None:
     """The record an earlier request with this idempotency key wrote, if any."""
-    existing = (
-        Vaccination.objects.select_related("beneficiary", "vaccine", "centre").filter(client_id=client_id).first()
-    )
+    # No joins: every fresh dose runs this query (bench/http.py); a replay is answered
+    # with the objects the caller already holds, and loads only those that differ.
+    existing = Vaccination.objects.filter(client_id=client_id).first()
     if existing is None:
         return None
     if existing.beneficiary_id != beneficiary.pk or existing.dose != dose:
         raise Conflict(_("This client_id was already used for another dose; send a new one."), code="client_id_reused")
+    existing.beneficiary = beneficiary
+    if existing.vaccine_id == vaccine.pk:
+        existing.vaccine = vaccine
+    if existing.centre_id == centre.pk:
+        existing.centre = centre
     return existing
 
 
@@ -236,27 +243,23 @@ def vaccination_record(
     """
     now = timezone.now()
     administered_at = administered_at or now
-    if client_id and (replay := _replay(client_id, beneficiary, dose)):
+    # Lock the person's row: two devices marking the same person at the same moment
+    # queue here, and the second one sees the first one's dose (SPEC §3 guard 4). A
+    # replayed client_id is looked up under the lock only: one query per fresh dose.
+    person = Beneficiary.objects.select_for_update().get(pk=beneficiary.pk)
+    if client_id and (replay := _replay(client_id, person, dose, vaccine, centre)):
         return replay, False
     if administered_at > now + CLOCK_SKEW:
         raise RuleBroken(_("The time the dose was given is in the future."), code="administered_in_future")
-    # Lock the person's row: two devices marking the same person at the same moment
-    # queue here, and the second one sees the first one's dose (SPEC §3 guard 4).
-    person = Beneficiary.objects.select_for_update().get(pk=beneficiary.pk)
     if person.merged_into_id:
         raise RuleBroken(
             _("This record was merged into %(ref)s; record the dose there.") % {"ref": person.merged_into.reference_id},
             code="beneficiary_merged",
         )
-    if client_id and (replay := _replay(client_id, person, dose)):
-        return replay, False  # the same key committed while we waited for the lock
-    existing = (
-        Vaccination.objects.select_related("beneficiary", "vaccine", "centre")
-        .filter(beneficiary=person, dose=dose, voided_at__isnull=True)
-        .first()
-    )
+    existing = Vaccination.objects.filter(beneficiary=person, dose=dose, voided_at__isnull=True).first()
     if existing:
-        raise _already_vaccinated(existing)
+        existing.beneficiary = person
+        raise _already_vaccinated(existing)  # loads its vaccine and centre: the rare path
     dose_check(beneficiary=person, dose=dose, vaccine=vaccine, when=administered_at)
     if session is not None:
         _check_session(session, centre=centre, vaccine=vaccine, dose=dose)
@@ -279,7 +282,7 @@ def vaccination_record(
     except IntegrityError:
         # Only reachable when the row lock was bypassed (SQLite, or a writer that does
         # not use this service): the unique constraints decide, we explain.
-        if client_id and (replay := _replay(client_id, person, dose)):
+        if client_id and (replay := _replay(client_id, person, dose, vaccine, centre)):
             return replay, False
         existing = Vaccination.objects.filter(beneficiary=person, dose=dose, voided_at__isnull=True).first()
         if existing:
