@@ -280,6 +280,11 @@ def _etag_matches(header: str, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+def sessions_key(by: str, days: int, place, day: dt.date, vaccine: str) -> str:
+    """The cache key of a sessions answer (the language is appended by _serve)."""
+    return f"pub:e:{by}:{days}:{place}:{day:%Y%m%d}:{vaccine}"
+
+
 def _serve(
     request: HttpRequest,
     *,
@@ -303,6 +308,8 @@ def _serve(
     if found.retry_after:
         return _too_many(request, found.retry_after)
     entry = found.entry
+    if entry is None and found.stale is not None and not store.claim(key):
+        entry = found.stale  # another request is rebuilding it right now
     if entry is None:
         stamps = found.stamps
         if resolve is not None and stamps is not None:
@@ -382,7 +389,7 @@ def _sessions_view(by: str, days: int):
             resolve = lambda: [d for d in [district_id_for_centre(centre_id=place)] if d]  # noqa: E731
         return _serve(
             request,
-            key=f"pub:e:{by}:{days}:{place}:{day:%Y%m%d}:{vaccine}",
+            key=sessions_key(by, days, place, day, vaccine),
             districts=[place] if by == "district" else [],
             resolve=resolve,
             build=build,

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 ENTRY_SECONDS = 300  # SPEC §5: public data may be cached for at most 5 minutes
 PLACES = "pub:v:places"  # every body depends on it: states, districts, centres
 DEFAULT_RATE = "100/5m"  # CoWIN's published limit
+REBUILD_SECONDS = 10  # the longest a stale body is served while one request rebuilds it
 
 
 def district_key(district_id: int) -> str:
@@ -119,6 +120,7 @@ class Entry:
 class Lookup:
     retry_after: int = 0  # > 0: over the rate limit, answer 429
     entry: Entry | None = None  # a fresh body, or None
+    stale: Entry | None = None  # a body whose stamps moved on: being rebuilt
     stamps: dict[str, int] | None = field(default=None)  # current stamps; None: no cache now
 
 
@@ -152,9 +154,23 @@ class _Store:
         if rate is not None and count > rate.limit:
             result.retry_after = max(1, math.ceil(rate.seconds - now % rate.seconds))
             return result
-        if found is not None and all(current.get(k, 0) == v for k, v in found.stamps.items()):
-            result.entry = found
+        if found is not None:
+            fresh = all(current.get(k, 0) == v for k, v in found.stamps.items())
+            setattr(result, "entry" if fresh else "stale", found)
         return result
+
+    def claim(self, key: str) -> bool:
+        """Whether this request rebuilds a stale body. Only one request at a time does;
+        the others serve the previous body meanwhile, rather than a crowd of workers
+        all rebuilding the same district after every dose (the claim lapses after
+        REBUILD_SECONDS if its holder dies)."""
+        if _Breaker.is_open():
+            return True
+        try:
+            return bool(self._claim(f"pub:lock:{key}"))
+        except (RedisError, OSError) as exc:
+            _Breaker.trip(exc)
+            return True
 
     def stamps(self, keys: list[str]) -> dict[str, int] | None:
         if _Breaker.is_open():
@@ -166,10 +182,11 @@ class _Store:
             return None
 
     def save(self, key: str, entry: Entry) -> None:
+        """Store the body and give up any claim on rebuilding it."""
         if _Breaker.is_open():
             return
         try:
-            self._save(key, entry.dumps())
+            self._save(key, entry.dumps(), f"pub:lock:{key}")
         except (RedisError, OSError) as exc:
             _Breaker.trip(exc)
 
@@ -190,7 +207,12 @@ class _RedisStore(_Store):
         self.prefix = backend.make_key("")
 
     def _client(self):
-        return self.backend._cache.get_client(write=True)
+        # One client per cache backend (backends are per thread): building a redis
+        # client per request costs as much as the round trip itself.
+        client = self.backend.__dict__.get("_public_client")
+        if client is None:
+            client = self.backend.__dict__["_public_client"] = self.backend._cache.get_client(write=True)
+        return client
 
     def _fetch(self, counter, key, deps):
         pipe = self._client().pipeline(transaction=False)
@@ -213,8 +235,14 @@ class _RedisStore(_Store):
         values = self._client().mget([self.prefix + k for k in keys])
         return {k: _stamp(v) for k, v in zip(keys, values, strict=True)}
 
-    def _save(self, key, raw):
-        self._client().set(self.prefix + key, raw, ex=ENTRY_SECONDS)
+    def _claim(self, lock):
+        return self._client().set(self.prefix + lock, 1, ex=REBUILD_SECONDS, nx=True)
+
+    def _save(self, key, raw, lock):
+        pipe = self._client().pipeline(transaction=False)
+        pipe.set(self.prefix + key, raw, ex=ENTRY_SECONDS)
+        pipe.delete(self.prefix + lock)
+        pipe.execute()
 
     def _bump(self, keys):
         pipe = self._client().pipeline(transaction=False)
@@ -244,8 +272,12 @@ class _CacheStore(_Store):
         got = self.backend.get_many(keys)
         return {k: _stamp(got.get(k)) for k in keys}
 
-    def _save(self, key, raw):
+    def _claim(self, lock):
+        return self.backend.add(lock, 1, timeout=REBUILD_SECONDS)
+
+    def _save(self, key, raw, lock):
         self.backend.set(key, raw, timeout=ENTRY_SECONDS)
+        self.backend.delete(lock)
 
     def _bump(self, keys):
         for k in keys:
