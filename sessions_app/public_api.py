@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from sessions_app import public_cache
-from sessions_app.models import Centre, FeeType, Session
+from sessions_app.models import FeeType
 from sessions_app.public_cache import PLACES, Entry, district_key
 from sessions_app.selectors_public import (
     CALENDAR_DAYS,
@@ -166,87 +166,83 @@ def _fee_text(value) -> str:
     return str(int(amount)) if amount == amount.to_integral_value() else str(amount)
 
 
-def _centre_fields(centre: Centre, hindi: bool) -> dict:
-    district, state = centre.district, centre.district.state
+def _centre_fields(row: dict, hindi: bool) -> dict:
+    """A session row's centre, district and state, as CoWIN named them."""
     body = {
-        "center_id": centre.pk,
-        "name": centre.name,
-        "address": centre.address,
-        "state_name": state.name,
-        "district_name": district.name,
-        "block_name": centre.block or str(NOT_APPLICABLE),
-        "pincode": int(centre.pincode),
+        "center_id": row["centre_id"],
+        "name": row["centre_name"],
+        "address": row["address"],
+        "state_name": row["state_name"],
+        "district_name": row["district_name"],
+        "block_name": row["block"] or str(NOT_APPLICABLE),
+        "pincode": int(row["pincode"]),
     }
-    if centre.lat is not None and centre.long is not None:
-        body["lat"], body["long"] = float(centre.lat), float(centre.long)
-    body.update(
-        {"from": f"{centre.opens:%H:%M:%S}", "to": f"{centre.closes:%H:%M:%S}", "fee_type": str(centre.fee_type)}
-    )
+    if row["lat"] is not None and row["long"] is not None:
+        body["lat"], body["long"] = float(row["lat"]), float(row["long"])
+    body.update({"from": f"{row['opens']:%H:%M:%S}", "to": f"{row['closes']:%H:%M:%S}", "fee_type": row["fee_type"]})
     if hindi:
+        _hi("name", row["centre_name"], row["centre_name_hi"], body)
+        _hi("address", row["address"], row["address_hi"], body)
+        _hi("state_name", row["state_name"], row["state_name_hi"], body)
+        _hi("district_name", row["district_name"], row["district_name_hi"], body)
         with translation.override("hi"):
-            block_hi = centre.block_hi or centre.block or str(NOT_APPLICABLE)
-        _hi("name", centre.name, centre.name_hi, body)
-        _hi("address", centre.address, centre.address_hi, body)
-        _hi("state_name", state.name, state.name_hi, body)
-        _hi("district_name", district.name, district.name_hi, body)
-        body["block_name_l"] = block_hi
+            body["block_name_l"] = row["block_hi"] or row["block"] or str(NOT_APPLICABLE)
     return body
 
 
-def _fee(session: Session) -> str:
-    if session.centre.fee_type != FeeType.PAID:
+def _fee(row: dict) -> str:
+    if row["fee_type"] != FeeType.PAID:
         return "0"
-    return _fee_text((session.centre.fees or {}).get(session.vaccine.code, 0))
+    return _fee_text((row["fees"] or {}).get(row["vaccine_code"], 0))
 
 
-def _vaccine_fees(centre: Centre) -> list[dict]:
-    return [{"vaccine": code, "fee": _fee_text(fee)} for code, fee in sorted((centre.fees or {}).items())]
+def _vaccine_fees(row: dict) -> list[dict]:
+    return [{"vaccine": code, "fee": _fee_text(fee)} for code, fee in sorted((row["fees"] or {}).items())]
 
 
-def _session_fields(session: Session) -> dict:
-    places = available(session)
+def _session_fields(row: dict) -> dict:
+    places = available(row)
     body = {
-        "session_id": str(session.public_id),
-        "date": f"{session.date:%d-%m-%Y}",
+        "session_id": str(row["public_id"]),
+        "date": f"{row['date']:%d-%m-%Y}",
         "available_capacity": places,
-        "available_capacity_dose1": places if session.dose == 1 else 0,
-        "available_capacity_dose2": places if session.dose == 2 else 0,
-        "fee": _fee(session),
-        "min_age_limit": session.min_age,
-        "allow_all_age": session.min_age <= 18 and session.max_age is None,
-        "vaccine": session.vaccine.code,
-        "slots": list(dict.fromkeys(session.slots or slots_for(session.centre.opens, session.centre.closes))),
+        "available_capacity_dose1": places if row["dose"] == 1 else 0,
+        "available_capacity_dose2": places if row["dose"] == 2 else 0,
+        "fee": _fee(row),
+        "min_age_limit": row["min_age"],
+        "allow_all_age": row["min_age"] <= 18 and row["max_age"] is None,
+        "vaccine": row["vaccine_code"],
+        "slots": list(dict.fromkeys(row["slots"] or slots_for(row["opens"], row["closes"]))),
     }
-    if session.max_age is not None:
-        body["max_age_limit"] = session.max_age
+    if row["max_age"] is not None:
+        body["max_age_limit"] = row["max_age"]
     return body
 
 
-def _calendar_session(session: Session) -> dict:
-    # The reference also requires fee_type, from and to in each calendar session.
-    centre = session.centre
+def _calendar_session(row: dict) -> dict:
+    # The April 2021 document also requires fee_type, from and to in each calendar session.
     return {
-        **_session_fields(session),
-        "fee_type": str(centre.fee_type),
-        "from": f"{centre.opens:%H:%M:%S}",
-        "to": f"{centre.closes:%H:%M:%S}",
+        **_session_fields(row),
+        "fee_type": row["fee_type"],
+        "from": f"{row['opens']:%H:%M:%S}",
+        "to": f"{row['closes']:%H:%M:%S}",
     }
 
 
-def _find_body(sessions: Iterable[Session], hindi: bool) -> dict:
-    return {"sessions": [{**_centre_fields(s.centre, hindi), **_session_fields(s)} for s in sessions]}
+def _find_body(rows: Iterable[dict], hindi: bool) -> dict:
+    return {"sessions": [{**_centre_fields(row, hindi), **_session_fields(row)} for row in rows]}
 
 
-def _calendar_centres(sessions: Iterable[Session], hindi: bool) -> list[dict]:
+def _calendar_centres(rows: Iterable[dict], hindi: bool) -> list[dict]:
     centres: dict[int, dict] = {}
-    for session in sessions:
-        entry = centres.get(session.centre_id)
+    for row in rows:
+        entry = centres.get(row["centre_id"])
         if entry is None:
-            entry = centres[session.centre_id] = _centre_fields(session.centre, hindi)
-            if session.centre.fee_type == FeeType.PAID:
-                entry["vaccine_fees"] = _vaccine_fees(session.centre)
+            entry = centres[row["centre_id"]] = _centre_fields(row, hindi)
+            if row["fee_type"] == FeeType.PAID:
+                entry["vaccine_fees"] = _vaccine_fees(row)
             entry["sessions"] = []
-        entry["sessions"].append(_calendar_session(session))
+        entry["sessions"].append(_calendar_session(row))
     return list(centres.values())
 
 

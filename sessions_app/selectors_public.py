@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from sessions_app.models import (
@@ -60,6 +60,41 @@ def _walk_in_doses() -> Coalesce:
     return Coalesce(Subquery(doses, output_field=IntegerField()), 0)
 
 
+# What a public answer shows of a session, its centre and places: plain rows, as
+# building model instances for hundreds of sessions costs more than the query.
+ROW = {
+    "centre_name": F("centre__name"),
+    "centre_name_hi": F("centre__name_hi"),
+    "address": F("centre__address"),
+    "address_hi": F("centre__address_hi"),
+    "block": F("centre__block"),
+    "block_hi": F("centre__block_hi"),
+    "pincode": F("centre__pincode"),
+    "lat": F("centre__lat"),
+    "long": F("centre__long"),
+    "fee_type": F("centre__fee_type"),
+    "fees": F("centre__fees"),
+    "opens": F("centre__opens"),
+    "closes": F("centre__closes"),
+    "district_name": F("centre__district__name"),
+    "district_name_hi": F("centre__district__name_hi"),
+    "state_name": F("centre__district__state__name"),
+    "state_name_hi": F("centre__district__state__name_hi"),
+    "vaccine_code": F("vaccine__code"),
+}
+SESSION_FIELDS = (
+    "centre_id",
+    "public_id",
+    "date",
+    "dose",
+    "capacity",
+    "allocated_count",
+    "min_age",
+    "max_age",
+    "slots",
+)
+
+
 def public_sessions(
     *,
     first: dt.date,
@@ -68,15 +103,12 @@ def public_sessions(
     pincode: str | None = None,
     centre_id: int | None = None,
     vaccine: str | None = None,
-) -> QuerySet[Session]:
-    """Public sessions from `first` for `days` days in one district, pincode or centre,
-    with centre, district, state and vaccine joined and `walk_ins` annotated (one query).
-    Places taken = allocated_count + walk_ins."""
-    sessions = (
-        Session.objects.filter(status__in=PUBLIC_STATUSES, date__gte=first, date__lt=first + dt.timedelta(days=days))
-        .select_related("centre__district__state", "vaccine")
-        .annotate(walk_ins=_walk_in_doses())
-        .order_by("centre__name", "centre_id", "date", "vaccine__code", "dose", "id")
+) -> QuerySet:
+    """Public sessions from `first` for `days` days in one district, pincode or centre:
+    one row (dict) per session with its centre, district, state and vaccine, and
+    `walk_ins` (one query). Places taken = allocated_count + walk_ins."""
+    sessions = Session.objects.filter(
+        status__in=PUBLIC_STATUSES, date__gte=first, date__lt=first + dt.timedelta(days=days)
     )
     if district_id is not None:
         sessions = sessions.filter(centre__district_id=district_id)
@@ -86,9 +118,13 @@ def public_sessions(
         sessions = sessions.filter(centre_id=centre_id)
     if vaccine:
         sessions = sessions.filter(vaccine__code=vaccine.upper())
-    return sessions
+    return (
+        sessions.annotate(walk_ins=_walk_in_doses())
+        .order_by("centre__name", "centre_id", "date", "vaccine__code", "dose", "id")
+        .values(*SESSION_FIELDS, "walk_ins", **ROW)
+    )
 
 
-def available(session: Session) -> int:
+def available(row: dict) -> int:
     """Places left: capacity minus allocations minus doses to walk-ins, never below 0."""
-    return max(session.capacity - session.allocated_count - getattr(session, "walk_ins", 0), 0)
+    return max(row["capacity"] - row["allocated_count"] - row["walk_ins"], 0)
