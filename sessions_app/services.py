@@ -220,7 +220,6 @@ def _check_session(session: Session, *, centre: Centre, vaccine: Vaccine, dose: 
         raise RuleBroken(_("This session was cancelled."), code="session_cancelled")
 
 
-@transaction.atomic
 def vaccination_record(
     *,
     beneficiary: Beneficiary,
@@ -243,28 +242,29 @@ def vaccination_record(
     """
     now = timezone.now()
     administered_at = administered_at or now
-    # Lock the person's row: two devices marking the same person at the same moment
-    # queue here, and the second one sees the first one's dose (SPEC §3 guard 4). A
-    # replayed client_id is looked up under the lock only: one query per fresh dose.
-    person = Beneficiary.objects.select_for_update().get(pk=beneficiary.pk)
-    if client_id and (replay := _replay(client_id, person, dose, vaccine, centre)):
-        return replay, False
-    if administered_at > now + CLOCK_SKEW:
-        raise RuleBroken(_("The time the dose was given is in the future."), code="administered_in_future")
-    if person.merged_into_id:
-        raise RuleBroken(
-            _("This record was merged into %(ref)s; record the dose there.") % {"ref": person.merged_into.reference_id},
-            code="beneficiary_merged",
-        )
-    existing = Vaccination.objects.filter(beneficiary=person, dose=dose, voided_at__isnull=True).first()
-    if existing:
-        existing.beneficiary = person
-        raise _already_vaccinated(existing)  # loads its vaccine and centre: the rare path
-    dose_check(beneficiary=person, dose=dose, vaccine=vaccine, when=administered_at)
-    if session is not None:
-        _check_session(session, centre=centre, vaccine=vaccine, dose=dose)
     try:
         with transaction.atomic():
+            # Lock the person's row: two devices marking the same person at the same
+            # moment queue here, and the second one sees the first one's dose (SPEC §3
+            # guard 4). A replayed client_id is looked up under the lock only.
+            person = Beneficiary.objects.select_for_update().get(pk=beneficiary.pk)
+            if client_id and (replay := _replay(client_id, person, dose, vaccine, centre)):
+                return replay, False
+            if administered_at > now + CLOCK_SKEW:
+                raise RuleBroken(_("The time the dose was given is in the future."), code="administered_in_future")
+            if person.merged_into_id:
+                raise RuleBroken(
+                    _("This record was merged into %(ref)s; record the dose there.")
+                    % {"ref": person.merged_into.reference_id},
+                    code="beneficiary_merged",
+                )
+            existing = Vaccination.objects.filter(beneficiary=person, dose=dose, voided_at__isnull=True).first()
+            if existing:
+                existing.beneficiary = person
+                raise _already_vaccinated(existing)  # loads its vaccine and centre: the rare path
+            dose_check(beneficiary=person, dose=dose, vaccine=vaccine, when=administered_at)
+            if session is not None:
+                _check_session(session, centre=centre, vaccine=vaccine, dose=dose)
             record = Vaccination.objects.create(
                 beneficiary=person,
                 dose=dose,
@@ -279,16 +279,17 @@ def vaccination_record(
                 vaccinator_name=vaccinator_name.strip(),
                 upload=upload,
             )
+            _release_other_allocations(person, dose, session)
     except IntegrityError:
         # Only reachable when the row lock was bypassed (SQLite, or a writer that does
-        # not use this service): the unique constraints decide, we explain.
-        if client_id and (replay := _replay(client_id, person, dose, vaccine, centre)):
+        # not use this service): the unique constraints decide, we explain. Explaining
+        # after the rollback spares every dose a savepoint (two round trips).
+        if client_id and (replay := _replay(client_id, beneficiary, dose, vaccine, centre)):
             return replay, False
-        existing = Vaccination.objects.filter(beneficiary=person, dose=dose, voided_at__isnull=True).first()
+        existing = Vaccination.objects.filter(beneficiary=beneficiary, dose=dose, voided_at__isnull=True).first()
         if existing:
             raise _already_vaccinated(existing) from None
         raise
-    _release_other_allocations(person, dose, session)
     record.beneficiary = person
     return record, True
 
