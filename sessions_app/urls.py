@@ -3,6 +3,7 @@
 from django.urls import path, register_converter
 
 from sessions_app import views_officer as officer
+from sessions_app import views_offline as offline
 from sessions_app import views_staff as staff
 
 
@@ -39,4 +40,9 @@ urlpatterns = [
     path("sessions/<int:pk>/walk-in/", staff.session_walk_in, name="session_walk_in"),
     path("vaccinations/<int:pk>/aefi/", staff.vaccination_aefi, name="vaccination_aefi"),
     path("vaccinations/<int:pk>/undo/", staff.vaccination_undo_page, name="vaccination_undo"),
+    # centre staff, offline (SPEC §3): the service worker at the root so its scope covers
+    # the staff pages, the sync endpoint for queued actions, the paper list
+    path("sw.js", offline.service_worker, name="service_worker"),
+    path("sessions/<int:pk>/sync/", offline.session_sync, name="session_sync"),
+    path("sessions/<int:pk>/print/", offline.session_print, name="session_print"),
 ]

@@ -30,6 +30,7 @@ from sessions_app.selectors import session_list, why_on_list
 from sessions_app.services import vaccination_record
 from sessions_app.services_aefi import adverse_event_record, vaccination_undo
 from sessions_app.views import is_htmx, require_perm
+from sessions_app.views_offline import offline_context
 
 
 @require_perm("covax.vaccinate")
@@ -47,7 +48,8 @@ def staff_today(request):
         .exclude(status=SessionStatus.CANCELLED)
         .order_by("date", "id")[:10]
     )
-    return render(request, "staff/today.html", {"sessions": sessions, "upcoming": upcoming, "today": today})
+    context = {"sessions": sessions, "upcoming": upcoming, "today": today, **offline_context()}
+    return render(request, "staff/today.html", context)
 
 
 # --- the session list ----------------------------------------------------------------
@@ -77,6 +79,7 @@ def session_page(request, pk: int):
         "lot_number": request.session.get(_lot_key(session), ""),
         "can_allocate": request.user.has_perm("covax.allocate"),
         "printing": request.GET.get("print") == "1",
+        **offline_context(session),
     }
     return render(request, "staff/session_list.html", context)
 
