@@ -63,6 +63,10 @@
       db.createObjectStore("lists", { keyPath: "session" });
     }
   });
+  // Without storage (a private window that refuses IndexedDB) nothing can be kept, so
+  // nothing is queued: a dose marked then fails visibly, as before ("nothing was saved").
+  var storageOk = false;
+  dbp.then(function () { storageOk = true; }, function () {});
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
 
   function allItems() { return dbp.then(function (db) { return db.getAll("queue"); }); }
@@ -328,7 +332,12 @@
     };
     showQueued(tr, item);  // at once: the vaccinator sees the tap worked before storage answers
     recount();
-    return addItem(item).then(refresh).then(function () {
+    return addItem(item).then(refresh, function () {
+      restoreDue(item.reference_id);  // not kept: say so, never pretend
+      recount();
+      var box = document.getElementById("messages");
+      notice(box ? box.getAttribute("data-offline") : "");
+    }).then(function () {
       var search = document.querySelector("input[data-filter]");
       if (search) { search.focus(); search.select(); }
     });
@@ -336,7 +345,7 @@
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = markForm(event.detail.elt);
-    if (form && (!navigator.onLine || !net.reachable)) {
+    if (form && storageOk && (!navigator.onLine || !net.reachable)) {
       event.preventDefault();  // no network: straight to the queue, no waiting on a dead line
       queueDose(form, null);
     }
@@ -346,7 +355,7 @@
   // queued copy keeps the form's client_id — if it did arrive, sending it again replays it.
   function requestFailed(event) {
     var form = markForm(event.detail.elt);
-    if (!form) return;
+    if (!form || !storageOk) return;
     var xhr = event.detail.xhr;
     if (event.type === "htmx:responseError" && xhr && xhr.status < 500) return;
     event.stopPropagation();  // covax.js would say "nothing was saved": it is saved, here
@@ -474,7 +483,13 @@
       var ack = target.getAttribute("data-ack");
       itemByClientId(ack).then(function (item) {
         return updateItem(ack, { acked: true }).then(function () {
-          if (item && item.kind === "dose" && item.code !== "already_vaccinated") restoreDue(item.reference_id);
+          if (item && item.kind === "dose") {
+            // Vaccinated elsewhere: not on this list any more (a fresh list leaves them out too).
+            // Any other refusal: the person is still due here.
+            var tr = row(item.reference_id);
+            if (item.code === "already_vaccinated") { if (tr && tr.getAttribute("data-status") === "refused") tr.remove(); }
+            else restoreDue(item.reference_id);
+          }
           return refresh();
         });
       });

@@ -6,6 +6,7 @@
 
    - The app shell (styles, the Devanagari font, htmx, idb, page scripts) is stored at
      install and served from the cache first: a slow network does not slow the page.
+     Other static files go to the network as usual.
    - Today's staff pages (/staff/, /sessions/N/, /sessions/N/print/) are fetched from the
      network first and kept as last seen; when the network fails (or is too slow) the
      kept copy is shown. offline.js then lays what this device knows on top of it.
@@ -48,8 +49,12 @@ function isPage(url) {
   return url.origin === self.location.origin && PAGE_PATHS.some(function (re) { return re.test(url.pathname); });
 }
 
-function isStatic(url) {
-  return url.origin === self.location.origin && url.pathname.indexOf("/static/") === 0;
+// Only the shell is served from the cache: its version hash covers exactly these files,
+// so any other static file (the officers' chart script…) is never served stale.
+var SHELL_PATHS = CONFIG.shell.map(function (href) { return new URL(href, self.location.origin).pathname; });
+
+function isShell(url) {
+  return url.origin === self.location.origin && SHELL_PATHS.indexOf(url.pathname) !== -1;
 }
 
 function keepable(response) {
@@ -83,15 +88,17 @@ function networkFirst(event, url) {
   });
 }
 
-function cacheFirst(event) {
-  return caches.match(event.request, { ignoreVary: true }).then(function (hit) {
-    if (hit) return hit;
-    return fetch(event.request).then(function (response) {
-      if (keepable(response)) {
-        var copy = response.clone();
-        event.waitUntil(caches.open(SHELL_CACHE).then(function (cache) { return cache.put(event.request, copy); }));
-      }
-      return response;
+function cacheFirst(event, url) {
+  return caches.open(SHELL_CACHE).then(function (cache) {
+    return cache.match(url.pathname, { ignoreSearch: true, ignoreVary: true }).then(function (hit) {
+      if (hit) return hit;
+      return fetch(event.request).then(function (response) {
+        if (keepable(response)) {
+          var copy = response.clone();
+          event.waitUntil(cache.put(url.pathname, copy));
+        }
+        return response;
+      });
     });
   });
 }
@@ -123,8 +130,8 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET") return;
   if (request.mode === "navigate" && isPage(url)) {
     event.respondWith(networkFirst(event, url));
-  } else if (isStatic(url)) {
-    event.respondWith(cacheFirst(event));
+  } else if (isShell(url)) {
+    event.respondWith(cacheFirst(event, url));
   }
 });
 

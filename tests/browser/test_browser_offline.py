@@ -205,6 +205,7 @@ def test_it_refuses_a_dose_given_elsewhere_meanwhile_and_shows_it_until_seen(ope
     assert sunita.name in refused.inner_text() and reason in refused.inner_text()
     assert reason in page.inner_text(f"#row-{sunita.reference_id} [role=alert]")
     assert "Refused: 1" in page.inner_text("#net-banner")
+    page.evaluate("document.getElementById('net-banner').scrollIntoView()")
     page.shot("offline-refused", full_page=False)
 
     assert Vaccination.objects.filter(beneficiary=sunita).count() == 1
@@ -243,15 +244,20 @@ def test_it_verifies_by_id_offline_and_works_at_360_px(open_page, world):
     assert page.locator("#due-body tr.person:visible").count() == 1
     mark(page, person)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.evaluate("window.scrollTo(0, 0)")
     page.shot("offline-360", full_page=False)
 
     page.click("text=Walk-in")  # needs the network: says so instead of failing
     assert "Walk-ins need the network" in page.inner_text("#offline-notice")
 
-    page.go(f"/sessions/{world.session.pk}/print/")  # the paper list, kept for a day like this
+    page.go(f"/sessions/{world.session.pk}/print/")  # the paper list, kept when the list was opened
     page.wait_for_selector("#paper-list")
     assert world.people[5].reference_id in page.inner_text("#paper-list")
-    page.go(f"/sessions/{world.session.pk}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.go("/staff/")  # today's page too, and from it the list, all without a network
+    page.wait_for_selector("#net-banner[data-state=offline]")
+    assert "Waiting to be sent: 1" in page.inner_text("#net-banner")
+    page.click("text=Open the list")
     page.wait_for_selector(f"#done-body #row-{person.reference_id}[data-status=queued]")
     page.context.set_offline(False)
     wait_until_sent(page)
