@@ -87,9 +87,7 @@ class SyncDoseTests(OfflineTestCase):
         # The page's request got through but its answer did not; the queued copy carries
         # the same client_id and must not become a second dose.
         key = uuid.uuid4()
-        self.client.post(
-            f"/sessions/{self.session.pk}/mark/{self.sunita.reference_id}/", {"client_id": str(key)}
-        )
+        self.client.post(f"/sessions/{self.session.pk}/mark/{self.sunita.reference_id}/", {"client_id": str(key)})
         r = self.sync(self.dose(client_id=str(key)))
         self.assertEqual(r.status_code, 200)
         self.assertEqual(Vaccination.objects.filter(beneficiary=self.sunita).count(), 1)
