@@ -2,9 +2,19 @@
 
 from django.urls import path
 
-from beneficiaries import views_duplicates
+from beneficiaries import views_duplicates, views_uploads
 
 urlpatterns: list = []
+
+# --- uploads (district officer pages) ---
+urlpatterns += [
+    path("uploads/", views_uploads.upload_list, name="upload_list"),
+    path("uploads/<int:pk>/", views_uploads.upload_detail, name="upload_detail"),
+    path("uploads/<int:pk>/progress/", views_uploads.upload_progress, name="upload_progress"),
+    path("uploads/<int:pk>/errors.csv", views_uploads.upload_errors, name="upload_errors_csv"),
+    path("uploads/<int:pk>/rollback/", views_uploads.upload_rollback, name="upload_rollback"),
+]
+# --- end uploads ---
 
 # --- probable duplicates (guard 2) ---
 urlpatterns += [
