@@ -9,7 +9,6 @@ The response contract is sessions_app.public_schema.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -45,6 +44,7 @@ _HINDI = re.compile(r"\s*hi(?:[-_]|\s*[;,]|\s*$)", re.IGNORECASE)
 _NUMBER = re.compile(r"^[1-9][0-9]{0,17}$")
 _PINCODE = re.compile(r"^[1-9][0-9]{5}$")
 _DATE = re.compile(r"^([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})$")
+_GZIP = re.compile(r"\bgzip\b(?!\s*;\s*q=0(?:\.0*)?\s*(?:,|$))", re.IGNORECASE)
 _VACCINE = re.compile(r"^[A-Za-z0-9_\-]{1,32}$")
 
 
@@ -313,16 +313,21 @@ def _serve(
             stamps = None if more is None else {**stamps, **more}
         with translation.override("en"):  # English fields stay English whatever the cookie says
             body = json.dumps(build(hindi), ensure_ascii=False, separators=(",", ":")).encode()
-        entry = Entry(stamps or {}, f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"', body)
+        entry = Entry.build(stamps or {}, body)
         if stamps is not None:
             store.save(key, entry)
-    if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), entry.etag):
+    gzipped = bool(entry.gzipped) and bool(_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")))
+    etag = entry.etag[:-1] + '-gzip"' if gzipped else entry.etag  # one ETag per representation
+    if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
         response = HttpResponseNotModified()
+    elif gzipped:
+        response = HttpResponse(entry.gzipped, content_type="application/json")
+        response["Content-Encoding"] = "gzip"
     else:
         response = HttpResponse(entry.body, content_type="application/json")
-    response["ETag"] = entry.etag
+    response["ETag"] = etag
     response["Cache-Control"] = f"public, max-age={max_age}"
-    response["Vary"] = "Accept-Language"
+    response["Vary"] = "Accept-Language, Accept-Encoding"
     response["Access-Control-Allow-Origin"] = "*"
     return response
 

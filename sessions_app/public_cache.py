@@ -17,6 +17,8 @@ Without Redis (the embedded default) the same logic runs on Django's local cache
 from __future__ import annotations
 
 import functools
+import gzip
+import hashlib
 import logging
 import math
 import re
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 ENTRY_SECONDS = 300  # SPEC §5: public data may be cached for at most 5 minutes
 PLACES = "pub:v:places"  # every body depends on it: states, districts, centres
 DEFAULT_RATE = "100/5m"  # CoWIN's published limit
+GZIP_MIN_BYTES = 1024
 REBUILD_SECONDS = 10  # the longest a stale body is served while one request rebuilds it
 
 
@@ -94,26 +97,37 @@ def check_rate_setting(app_configs, **kwargs):
 
 @dataclass
 class Entry:
-    """A pre-serialised body with the version stamps it was built from."""
+    """A pre-serialised body (and its gzip, for the many clients that accept it) with
+    the version stamps it was built from."""
 
     stamps: dict[str, int]
     etag: str
     body: bytes
+    gzipped: bytes = b""
+
+    @classmethod
+    def build(cls, stamps: dict[str, int], body: bytes) -> Entry:
+        etag = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+        # A district's calendar is ~140 kB of JSON and ~10 kB gzipped: bandwidth is what
+        # a crowd of pollers costs most. Compressed once here, not per request.
+        gzipped = gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= GZIP_MIN_BYTES else b""
+        return cls(stamps, etag, body, gzipped)
 
     def dumps(self) -> bytes:
         head = ";".join(f"{k}={v}" for k, v in sorted(self.stamps.items()))
-        return f"{head}\n{self.etag}\n".encode() + self.body
+        return f"{head}\n{self.etag}\n{len(self.body)}\n".encode() + self.body + self.gzipped
 
     @classmethod
     def loads(cls, raw: bytes | None) -> Entry | None:
         if not raw:
             return None
         try:
-            head, etag, body = raw.split(b"\n", 2)
+            head, etag, size, rest = raw.split(b"\n", 3)
             stamps = {k: int(v) for k, v in (part.split("=") for part in head.decode().split(";") if part)}
+            size = int(size)
         except ValueError:
             return None
-        return cls(stamps, etag.decode(), body)
+        return cls(stamps, etag.decode(), rest[:size], rest[size:])
 
 
 @dataclass

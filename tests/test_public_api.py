@@ -7,6 +7,7 @@ Every answer is validated against the project's schema and CoWIN's reference."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import os
 import uuid
 
@@ -490,6 +491,25 @@ class PublicApiTestCase(PublicWorld, TestCase):
         self.assertNotEqual(changed["ETag"], etag)
         hindi = self.client.get(V2 + CAL_DISTRICT, params, headers={"Accept-Language": "hi_IN"})
         self.assertNotEqual(hindi["ETag"], changed["ETag"])
+
+    def test_clients_that_accept_gzip_get_the_body_compressed(self):
+        for centre in (self.centre_a, self.centre_a2):
+            for days in range(7):
+                session_at(centre, self.covishield, date=self.today + dt.timedelta(days=days))
+        params = {"district_id": self.hisar.pk, "date": cowin_date(self.today)}
+        plain = self.client.get(V2 + CAL_DISTRICT, params)
+        packed = self.client.get(V2 + CAL_DISTRICT, params, headers={"Accept-Encoding": "gzip, deflate"})
+        self.assertEqual(packed["Content-Encoding"], "gzip")
+        self.assertLess(len(packed.content), len(plain.content) / 4)
+        self.assertEqual(gzip.decompress(packed.content), plain.content)
+        self.assertIn("Accept-Encoding", packed["Vary"])
+        self.assertNotEqual(packed["ETag"], plain["ETag"])  # one ETag per representation
+        again = self.client.get(
+            V2 + CAL_DISTRICT, params, headers={"Accept-Encoding": "gzip", "If-None-Match": packed["ETag"]}
+        )
+        self.assertEqual(again.status_code, 304)
+        refused = self.client.get(V2 + CAL_DISTRICT, params, headers={"Accept-Encoding": "gzip;q=0, identity"})
+        self.assertFalse(refused.has_header("Content-Encoding"))
 
     # --- rate limit -------------------------------------------------------------------------
 
