@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, When
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -144,23 +144,31 @@ def vaccination_summary(vaccination: Vaccination) -> dict[str, Any]:
     }
 
 
-def _replay(
-    client_id: uuid.UUID, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, centre: Centre
-) -> Vaccination | None:
-    """The record an earlier request with this idempotency key wrote, if any."""
-    # No joins: every fresh dose runs this query (bench/http.py); a replay is answered
-    # with the objects the caller already holds, and loads only those that differ.
-    existing = Vaccination.objects.filter(client_id=client_id).first()
-    if existing is None:
-        return None
-    if existing.beneficiary_id != beneficiary.pk or existing.dose != dose:
+def _earlier(
+    beneficiary: Beneficiary, dose: int, client_id: uuid.UUID | None
+) -> tuple[Vaccination | None, Vaccination | None]:
+    """(the record an earlier request with this idempotency key wrote, the live record
+    of this dose), each or both None. One query without joins: every fresh dose runs it."""
+    live = Q(beneficiary=beneficiary, dose=dose, voided_at__isnull=True)
+    rows = list(Vaccination.objects.filter(live | Q(client_id=client_id) if client_id else live)[:2])
+    keyed = next((r for r in rows if client_id and r.client_id == client_id), None)
+    same_dose = next(
+        (r for r in rows if r.beneficiary_id == beneficiary.pk and r.dose == dose and not r.voided_at), None
+    )
+    return keyed, same_dose
+
+
+def _replay(keyed: Vaccination, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, centre: Centre) -> Vaccination:
+    """The record to answer a repeated idempotency key with, if it was for this dose."""
+    if keyed.beneficiary_id != beneficiary.pk or keyed.dose != dose:
         raise Conflict(_("This client_id was already used for another dose; send a new one."), code="client_id_reused")
-    existing.beneficiary = beneficiary
-    if existing.vaccine_id == vaccine.pk:
-        existing.vaccine = vaccine
-    if existing.centre_id == centre.pk:
-        existing.centre = centre
-    return existing
+    # Answered with the objects the caller already holds; only those that differ load.
+    keyed.beneficiary = beneficiary
+    if keyed.vaccine_id == vaccine.pk:
+        keyed.vaccine = vaccine
+    if keyed.centre_id == centre.pk:
+        keyed.centre = centre
+    return keyed
 
 
 def dose_check(*, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, when: dt.datetime) -> None:
@@ -248,8 +256,9 @@ def vaccination_record(
             # moment queue here, and the second one sees the first one's dose (SPEC §3
             # guard 4). A replayed client_id is looked up under the lock only.
             person = Beneficiary.objects.select_for_update().get(pk=beneficiary.pk)
-            if client_id and (replay := _replay(client_id, person, dose, vaccine, centre)):
-                return replay, False
+            keyed, existing = _earlier(person, dose, client_id)
+            if keyed:
+                return _replay(keyed, person, dose, vaccine, centre), False
             if administered_at > now + CLOCK_SKEW:
                 raise RuleBroken(_("The time the dose was given is in the future."), code="administered_in_future")
             if person.merged_into_id:
@@ -258,7 +267,6 @@ def vaccination_record(
                     % {"ref": person.merged_into.reference_id},
                     code="beneficiary_merged",
                 )
-            existing = Vaccination.objects.filter(beneficiary=person, dose=dose, voided_at__isnull=True).first()
             if existing:
                 existing.beneficiary = person
                 raise _already_vaccinated(existing)  # loads its vaccine and centre: the rare path
@@ -284,9 +292,9 @@ def vaccination_record(
         # Only reachable when the row lock was bypassed (SQLite, or a writer that does
         # not use this service): the unique constraints decide, we explain. Explaining
         # after the rollback spares every dose a savepoint (two round trips).
-        if client_id and (replay := _replay(client_id, beneficiary, dose, vaccine, centre)):
-            return replay, False
-        existing = Vaccination.objects.filter(beneficiary=beneficiary, dose=dose, voided_at__isnull=True).first()
+        keyed, existing = _earlier(beneficiary, dose, client_id)
+        if keyed:
+            return _replay(keyed, beneficiary, dose, vaccine, centre), False
         if existing:
             raise _already_vaccinated(existing) from None
         raise
