@@ -46,6 +46,9 @@ def _check_file(file: UploadedFile) -> None:
     from django.conf import settings
 
     name = (file.name or "").lower()
+    if name.endswith(".xls"):
+        message = _("Old Excel .xls files cannot be read. Save the sheet as .xlsx or as CSV UTF-8 and upload again.")
+        raise ServiceError(message, field="file", code="unsupported_file")
     if not name.endswith(ALLOWED_SUFFIXES):
         raise ServiceError(_("Upload a .csv or .xlsx file."), field="file", code="unsupported_file")
     if file.size == 0:
