@@ -135,8 +135,10 @@ def _date(value: str) -> dt.date:
     try:
         if not match:
             raise ValueError(value)
-        return dt.date(int(match[3]), int(match[2]), int(match[1]))
-    except ValueError:
+        day = dt.date(int(match[3]), int(match[2]), int(match[1]))
+        day + dt.timedelta(days=CALENDAR_DAYS)  # 31-12-9999 has no week after it
+        return day
+    except (ValueError, OverflowError):
         raise BadParameter(
             "USRRES0003", _("date must be a real date written dd-mm-yyyy, not %(value)s."), value=value
         ) from None

@@ -335,7 +335,7 @@ class PublicApiTestCase(PublicWorld, TestCase):
                 self.assertEqual(check(response, path), MISSING)
 
     def test_a_malformed_date_is_a_400_never_a_500(self):
-        for date in ["2021-05-31", "31-02-2021", "31/05/2021", "tomorrow", "99-99-9999", "1-1-0"]:
+        for date in ["2021-05-31", "31-02-2021", "31/05/2021", "tomorrow", "99-99-9999", "1-1-0", "31-12-9999"]:
             with self.subTest(date=date):
                 response = self.get(CAL_DISTRICT, district_id=self.hisar.pk, date=date)
                 self.assertEqual(response.status_code, 400)
