@@ -337,7 +337,8 @@ def session_print(request, pk: int):
         "due": [(e, id_types.get(e.id_type, e.id_type)) for e in entries if e.status == "due"],
         "done_total": sum(1 for e in entries if e.status == "vaccinated"),
         "blank_rows": range(BLANK_ROWS),
-        "upload_url": _upload_url() if request.user.has_perm("covax.upload") else None,
+        # The uploads page is the district's (beneficiaries.views_uploads); staff are told who uploads.
+        "upload_url": _upload_url() if request.user.has_perm("covax.view_reports") else None,
         "now_time": timezone.localtime().strftime("%H:%M"),
         **offline_context(),
     }

@@ -328,6 +328,13 @@ class PrintableListTests(OfflineTestCase):
             r = self.client.get(self.url())
         self.assertEqual(r.content.decode().count('class="paper-row"'), 32 + 10)
 
+    def test_it_links_the_district_to_the_upload_that_brings_paper_back(self):
+        staff = self.client.get(self.url()).content.decode().split('id="paper-back"')[1]
+        self.assertIn("The district officer uploads them from the Uploads page.", staff)
+        self.client.force_login(self.hisar_officer)
+        officer = self.client.get(self.url()).content.decode().split('id="paper-back"')[1]
+        self.assertIn('href="/uploads/"', officer)
+
     def test_it_hides_another_centres_list(self):
         self.client.force_login(self.staff_b)
         self.assertEqual(self.client.get(self.url()).status_code, 404)
