@@ -361,6 +361,37 @@ class PublicApiTestCase(PublicWorld, TestCase):
                 self.assertEqual(body["errorCode"], "USRRES0002")
                 self.assertIn(name, body["error"])
 
+    def test_odd_input_is_answered_200_or_400_never_500(self):
+        nasty = [
+            "",
+            " ",
+            "0",
+            "00125005",
+            "1" * 30,
+            "１２５００５",
+            "125005\x00",
+            "'; drop table x;--",
+            "%",
+            "null",
+            "1.5",
+        ]
+        date = cowin_date(self.today)
+        for value in nasty:
+            for path, params in [
+                (FIND_PIN, {"pincode": value, "date": date}),
+                (CAL_DISTRICT, {"district_id": value, "date": date, "vaccine": value}),
+                (CAL_CENTER, {"center_id": self.centre_a.pk, "date": value}),
+            ]:
+                with self.subTest(path=path, value=value):
+                    response = self.get(path, **params)
+                    self.assertIn(response.status_code, (200, 400))
+                    check(response, path)
+            response = self.client.get(V2 + "admin/location/districts/" + value.replace("%", "%25"))
+            self.assertIn(response.status_code, (200, 400, 404), value)
+        headers = {"Accept-Language": "hi_IN;q=bogus, *", "If-None-Match": "W/" + "x" * 2000}
+        response = self.client.get(V2 + CAL_DISTRICT, {"district_id": self.hisar.pk, "date": date}, headers=headers)
+        self.assertEqual(response.status_code, 200)
+
     def test_errors_carry_a_hindi_text_with_hi_in(self):
         response = self.get(CAL_DISTRICT, hindi=True, district_id=self.hisar.pk, date="2021-05-31")
         body = check(response, CAL_DISTRICT)
