@@ -384,10 +384,15 @@ def dose_body(world: World) -> str:
     )
 
 
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        sys.exit(f"bench/http.py: {message}")
+
+
 def check_endpoints(base: str, world: World, calendar_url: str) -> bool:
     """Each endpoint answers as expected before load; False when the calendar is missing."""
     status, body = get(f"{base}{BARE_PATH}?id={world.bare_id}")
-    assert status == 200, (status, body[:300])
+    require(status == 200, f"the bare view answered {status}: {body[:300]!r}")
     request = urllib.request.Request(
         base + DOSE_PATH,
         data=json.dumps({"beneficiary": "bad", "dose": 1, "vaccine": "COVISHIELD", "centre": world.centre_id}).encode(),
@@ -395,19 +400,19 @@ def check_endpoints(base: str, world: World, calendar_url: str) -> bool:
         method="POST",
     )
     try:
-        urllib.request.urlopen(request, timeout=10)
-        raise AssertionError("a dose for an unknown person was accepted")
-    except urllib.error.HTTPError as exc:
-        assert exc.code == 400, (exc.code, exc.read()[:300])  # token accepted, person not found
+        with urllib.request.urlopen(request, timeout=10):
+            require(False, "a dose for an unknown person was accepted")
+    except urllib.error.HTTPError as exc:  # 400: the token was accepted, the person not found
+        require(exc.code == 400, f"a dose for an unknown person answered {exc.code}: {exc.read()[:300]!r}")
     status, body = get(calendar_url)
     if status == 404:
         print(f"calendarByDistrict: 404 at {PUBLIC_CALENDAR}: not in this tree yet, it cannot be measured.")
         return False
-    assert status == 200, (status, body[:300])
+    require(status == 200, f"calendarByDistrict answered {status}: {body[:300]!r}")
     centres = json.loads(body).get("centers", [])
     sessions = sum(len(c.get("sessions", [])) for c in centres)
     print(f"calendarByDistrict answers {len(centres)} centres, {sessions} sessions, {len(body):,} bytes")
-    assert centres and sessions, "calendarByDistrict answered no sessions: the seed or the endpoint is wrong"
+    require(bool(centres and sessions), "calendarByDistrict answered no sessions: the seed or the endpoint is wrong")
     return True
 
 
