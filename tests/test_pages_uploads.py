@@ -9,6 +9,7 @@ import io
 import re
 import time
 
+from django.db import connections
 from django.test import Client, TestCase, TransactionTestCase, override_settings
 
 from beneficiaries.models import Beneficiary, Upload, UploadError
@@ -310,4 +311,5 @@ class EmbeddedDefaultTestCase(WorldMixin, TransactionTestCase):
         # The upload queued a duplicate scan on the same thread: let it end before the
         # tables are emptied. Twice, since the scan is queued by the running upload.
         for _ in range(2):
-            background._pool().submit(lambda: None).result(timeout=120)
+            background._pool().submit(lambda: None).result(timeout=300)
+        background._pool().submit(connections.close_all).result()  # the test database can be dropped

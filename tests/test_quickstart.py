@@ -124,6 +124,23 @@ def _upload_runs_in_the_background(base: str, token: str) -> None:
         time.sleep(0.05)
     done = upload["rows_created"] + upload["rows_existing"]  # demo data may hold one of these numbers
     assert (upload["status"], upload["progress"], done, upload["rows_invalid"]) == ("succeeded", 100, 3000, 0), upload
+    _the_officer_sees_it_on_the_upload_page(base, upload["id"])
+
+
+def _the_officer_sees_it_on_the_upload_page(base: str, upload_id: int) -> None:
+    """The page the officer watches shows the same upload, finished, on the embedded default."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    login = browser.open(f"{base}/login/", timeout=5).read().decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login).group(1)
+    form = {"csrfmiddlewaretoken": csrf, "username": "hisar_officer", "password": "covax-demo-2021"}
+    browser.open(f"{base}/login/", data=urllib.parse.urlencode(form).encode(), timeout=10)
+    page = browser.open(f"{base}/uploads/{upload_id}/", timeout=5).read().decode()
+    assert 'data-status="succeeded"' in page and 'hx-trigger="every 1s"' not in page
+    assert 'id="count-total">3000<' in page and 'aria-valuenow="100"' in page
 
 
 def test_it_refuses_to_start_without_secrets_when_debug_is_off():
