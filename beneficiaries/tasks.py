@@ -8,9 +8,12 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import OperationalError
 
+from beneficiaries.uploads.pipeline import uploads_held
 from beneficiaries.uploads.services import upload_process, uploads_to_resume
 
 log = logging.getLogger(__name__)
+# A second, so that a heartbeat is surely stale when the task looks again.
+MARGIN = 1.0
 
 
 @shared_task(
@@ -23,12 +26,23 @@ log = logging.getLogger(__name__)
 )
 def upload_process_task(upload_id: int) -> None:
     upload_process(upload_id=upload_id)
+    # Still held by another worker's fresh heartbeat: that worker may be alive, or this
+    # is its task coming back because it died (a pool process killed and its task
+    # redelivered at once). Look again when the heartbeat would be stale: then the
+    # upload is finished, still held by a live worker (look again later), or free.
+    for _upload_id, seconds in uploads_held(upload_id):
+        upload_process_task.apply_async((upload_id,), countdown=seconds + MARGIN)
 
 
 @worker_ready.connect
 def resume_uploads(**_kwargs) -> None:
     """A worker that starts picks up uploads queued while the broker was down and those
-    whose worker died (their task may still sit unacknowledged in the broker)."""
+    whose worker died (their task may still sit unacknowledged in the broker until its
+    visibility timeout, an hour). A worker that died a moment ago left a heartbeat that
+    is still fresh: those are looked at again once it is stale."""
     for upload_id in uploads_to_resume():
         log.info("resuming upload %s", upload_id)
         upload_process_task.delay(upload_id)
+    for upload_id, seconds in uploads_held():
+        log.info("upload %s is held by a heartbeat for %.0f s more; looking again then", upload_id, seconds)
+        upload_process_task.apply_async((upload_id,), countdown=seconds + MARGIN)

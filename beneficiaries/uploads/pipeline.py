@@ -7,30 +7,35 @@ with the same rows and counts as an uninterrupted run:
   still counts that row as "created" and a later copy of it as "duplicate in file";
 - doses carry an idempotency key derived from (upload, row), so a re-run replays them;
 - the counts are recomputed from the first row on every run.
-Memory stays flat: one chunk of rows at a time, plus one 64-bit number per person seen.
+Fast: rows are validated in helper processes (parallel.py) while this one stores the
+chunks before them; PostgreSQL takes each chunk with one COPY and one set-based insert
+that also writes the audit rows. Memory stays flat: a few chunks of rows at a time,
+plus one 64-bit number per person of another upload seen in the file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
+import secrets
+import struct
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from beneficiaries.models import Beneficiary, Upload, UploadError, UploadKind
-from beneficiaries.services import reference_id_new
-from beneficiaries.uploads import readers
+from beneficiaries.models import Beneficiary, Upload, UploadError, UploadKind, UploadStatus
+from beneficiaries.uploads import parallel, readers
 from beneficiaries.uploads.rows import Header, RowError, parse_dose, parse_person, read_header
 from covax.errors import Conflict, ServiceError
 from sessions_app.models import Centre, Source, Vaccine
 
-CHUNK = 5000
+CHUNK = 10_000
 DOSE_CHUNK = 500
 # Doses back-filled from paper have a date, not a time: noon keeps them on that day
 # in every Indian time zone arithmetic.
@@ -78,28 +83,48 @@ def _batched(items: Iterable, size: int) -> Iterator[list]:
 
 
 def process(upload: Upload, *, on_chunk) -> Counts:
-    path = Path(upload.file.path)
-    total = readers.count_rows(path, upload.original_name)  # reads all: unreadable fails before writing
-    header_cells, numbered = numbered_rows(path, upload.original_name)
+    path, name = Path(upload.file.path), upload.original_name
+    header_cells, numbered = numbered_rows(path, name)
+    numbered.close()
     header = read_header(header_cells, upload.kind)
+    centre_ids = set(Centre.objects.filter(district=upload.district_id).values_list("pk", flat=True))
+    if upload.kind == UploadKind.BENEFICIARIES:
+        parse = functools.partial(
+            parse_people,
+            upload=upload,
+            header=header,
+            centre_ids=centre_ids,
+            this_year=timezone.localdate().year,
+            copy=connection.vendor == "postgresql",
+        )
+        # The helpers validate the first chunks while this process counts the rows.
+        with parallel.parsed(lambda: _batched(numbered_rows(path, name)[1], CHUNK), parse) as chunks:
+            total, counts = _start(upload, header)
+            seen: set[int] = set()
+            for people in chunks:
+                _people_chunk(upload, people, counts, seen)
+                on_chunk(counts, total)
+        return counts
+    total, counts = _start(upload, header)
+    vaccines = {v.code: v for v in Vaccine.objects.all()}
+    centres = Centre.objects.in_bulk(centre_ids)
+    seen = set()
+    for chunk in _batched(numbered_rows(path, name)[1], DOSE_CHUNK):
+        _doses_chunk(upload, header, chunk, centres, vaccines, counts, seen)
+        on_chunk(counts, total)
+    return counts
+
+
+def _start(upload: Upload, header: Header) -> tuple[int, Counts]:
+    """Count the rows, reading the whole file: one that cannot be read fails here,
+    before anything is written. Then forget the errors of an earlier run."""
+    total = readers.count_rows(Path(upload.file.path), upload.original_name)
     if total == 0:
         raise readers.Unreadable("The file has a header but no rows.")
-    centre_ids = set(Centre.objects.filter(district=upload.district_id).values_list("pk", flat=True))
-    counts, seen = Counts(), set()
     UploadError.objects.filter(upload=upload).delete()
     notices = [UploadError(upload=upload, row=1, column=c, reason="Unknown column, ignored.") for c in header.ignored]
     UploadError.objects.bulk_create(notices)
-    if upload.kind == UploadKind.BENEFICIARIES:
-        for chunk in _batched(numbered, CHUNK):
-            _people_chunk(upload, header, chunk, centre_ids, counts, seen)
-            on_chunk(counts, total)
-    else:
-        vaccines = {v.code: v for v in Vaccine.objects.all()}
-        centres = Centre.objects.in_bulk(centre_ids)
-        for chunk in _batched(numbered, DOSE_CHUNK):
-            _doses_chunk(upload, header, chunk, centres, vaccines, counts, seen)
-            on_chunk(counts, total)
-    return counts
+    return total, Counts()
 
 
 # --- people --------------------------------------------------------------------------
@@ -108,87 +133,202 @@ _COLUMNS = [
     "upload_row", "reference_id", "name", "gender", "birth_year", "phone", "id_type", "id_hash", "id_last4",
     "category", "employer", "preferred_centre_id", "district_id", "created_by_upload_id",
 ]  # fmt: skip
+# COPY's text format: these characters in a value are written as escapes.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NULL = "\\N"
 
 
-def _people_chunk(upload, header: Header, chunk, centre_ids, counts: Counts, seen: set) -> None:
-    valid: list[tuple[int, dict]] = []
+@dataclass
+class People:
+    """One chunk of rows, validated: what the database thread needs and nothing more."""
+
+    valid: list[tuple[int, int, int]]  # (row, first row of this person in the chunk, seen key)
+    invalid: list[tuple[int, list[tuple[str, str]]]]
+    records: list[tuple]  # the first row of each person, as _COLUMNS
+    copy_text: str = ""  # the records as COPY text (PostgreSQL)
+
+    def with_new_reference_ids(self, *, copy: bool) -> People:
+        ids = reference_ids(len(self.records))
+        records = [(r[0], ref, *r[2:]) for r, ref in zip(self.records, ids, strict=True)]
+        return People(self.valid, self.invalid, records, _copy_text(records) if copy else "")
+
+
+_ID_SPAN = 9 * 10**13  # reference ids are 10^13 + [0, 9·10^13): 14 digits, never a leading 0
+_ID_LIMIT = (2**64 // _ID_SPAN) * _ID_SPAN  # 64-bit draws at or above this are dropped: no bias
+
+
+def reference_ids(n: int) -> list[str]:
+    """n random reference ids, drawn as beneficiaries.services.reference_id_new draws
+    one, but from one read of the system's randomness instead of one read per person."""
+    ids: list[str] = []
+    while len(ids) < n:
+        draws = struct.iter_unpack("<Q", secrets.token_bytes(8 * (n - len(ids) + 8)))
+        ids += [str(10**13 + x % _ID_SPAN) for (x,) in draws if x < _ID_LIMIT]
+    return ids[:n]
+
+
+def _copy_text(records: list[tuple]) -> str:
+    # Only name and employer are free text; every other value is digits, a code or a
+    # hash made by the parser, so it needs no escaping.
+    return "".join(
+        f"{r[0]}\t{r[1]}\t{r[2].translate(_COPY_ESCAPES)}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\t{r[7]}\t{r[8]}\t{r[9]}\t"
+        f"{r[10].translate(_COPY_ESCAPES)}\t{_NULL if r[11] is None else r[11]}\t{r[12]}\t{r[13]}\n"
+        for r in records
+    )
+
+
+def parse_people(chunk, *, upload: Upload, header: Header, centre_ids: set[int], this_year: int, copy: bool) -> People:
+    """Validate and normalise a chunk through the identity module; keep each person's
+    first row of the chunk as the record to insert. Touches no database."""
+    valid, invalid, records, first = [], [], [], {}
+    ids = iter(reference_ids(len(chunk)))
     for row_no, row in chunk:
         try:
-            valid.append((row_no, parse_person(row, header, centre_ids)))
+            p = parse_person(row, header, centre_ids, this_year=this_year)
         except RowError as exc:
-            counts.fail(upload, row_no, exc.problems)
+            invalid.append((row_no, exc.problems))
+            continue
+        key = (p["id_type"], p["id_hash"])
+        first_row = first.setdefault(key, row_no)
+        if first_row == row_no:
+            records.append(
+                (row_no, next(ids), p["name"], p["gender"], p["birth_year"], p["phone"], p["id_type"],
+                 p["id_hash"], p["id_last4"], p["category"], p["employer"], p["centre_id"], upload.district_id,
+                 upload.pk)
+            )  # fmt: skip
+        valid.append((row_no, first_row, _seen_key(*key)))
+    return People(valid, invalid, records, _copy_text(records) if copy else "")
+
+
+def _people_chunk(upload: Upload, people: People, counts: Counts, seen: set[int]) -> None:
+    for row_no, problems in people.invalid:
+        counts.fail(upload, row_no, problems)
     with transaction.atomic():
-        _insert_people(upload, valid)
-        owners = _owners(valid)
-        for row_no, person in valid:
-            key = (person["id_type"], person["id_hash"])
-            by_upload, by_row = owners[key]
-            seen_key = _seen_key(*key)
+        owners = _store_people(upload, people)
+        for row_no, first_row, seen_key in people.valid:
+            by_upload, by_row = owners[first_row]
             if by_upload == upload.pk and by_row == row_no:
                 counts.created += 1
             elif by_upload == upload.pk or seen_key in seen:
-                counts.duplicate += 1
+                counts.duplicate += 1  # created by an earlier row of this file (maybe in an earlier run)
             else:
                 counts.existing += 1
-            seen.add(seen_key)
+                seen.add(seen_key)  # only people of other uploads need remembering
         UploadError.objects.bulk_create(counts.errors)
         counts.errors = []
 
 
-def _records(upload, valid: list[tuple[int, dict]]) -> list[tuple]:
-    first: dict[tuple[str, str], tuple] = {}
-    for row_no, p in valid:
-        first.setdefault(
-            (p["id_type"], p["id_hash"]),
-            (row_no, reference_id_new(), p["name"], p["gender"], p["birth_year"], p["phone"], p["id_type"],
-             p["id_hash"], p["id_last4"], p["category"], p["employer"], p["centre_id"], upload.district_id, upload.pk),
-        )  # fmt: skip
-    return list(first.values())
-
-
-def _insert_people(upload, valid) -> None:
+def _store_people(upload: Upload, people: People) -> dict[int, tuple[int | None, int | None]]:
+    """Insert the chunk's new people; answer who owns each record's identity key (the
+    upload and row that created that person), by the record's row."""
+    postgres = connection.vendor == "postgresql"
     for _attempt in range(3):
-        records = _records(upload, valid)
         try:
             with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    _copy_insert(records)
-                else:
-                    Beneficiary.objects.bulk_create(
-                        [Beneficiary(**dict(zip(_COLUMNS, r, strict=True))) for r in records], ignore_conflicts=True
-                    )
-            return
+                owners = _copy_insert(people.copy_text) if postgres else _orm_insert(people.records)
+            if len(owners) == len(people.records):
+                return owners
+            # A person removed (a rollback) between the insert and the look-up: again.
         except IntegrityError:
-            continue  # a random reference id clashed with an existing one: draw again
+            pass  # a random reference id clashed with an existing one: draw again
+        people = people.with_new_reference_ids(copy=postgres)
     raise ServiceError("Could not allocate reference ids; try again.")
 
 
-def _copy_insert(records: list[tuple]) -> None:
+def _orm_insert(records: list[tuple]) -> dict[int, tuple[int | None, int | None]]:
+    Beneficiary.objects.bulk_create(
+        [Beneficiary(**dict(zip(_COLUMNS, r, strict=True))) for r in records], ignore_conflicts=True
+    )
+    first = {(r[6], r[7]): r[0] for r in records}
+    found = Beneficiary.objects.filter(id_type__in={t for t, _h in first}, id_hash__in=[h for _t, h in first])
+    rows = found.values_list("id_type", "id_hash", "created_by_upload_id", "upload_row")
+    return {first[(t, h)]: (u, r) for t, h, u, r in rows if (t, h) in first}
+
+
+def _copy_insert(copy_text: str) -> dict[int, tuple[int | None, int | None]]:
     """COPY the chunk into a staging table, then one set-based insert that skips people
-    who exist (the identity key's unique index decides, also against a concurrent upload)."""
+    who exist (the identity key's unique index decides, also against a concurrent
+    upload), then one look-up of every record's owner."""
     table = Beneficiary._meta.db_table
     cols = ", ".join(_COLUMNS)
+    insert, trigger = _insert_statement()
     with connection.cursor() as cursor:
         # Only the copied columns, without constraints: the real table's constraints
         # apply when the rows move over.
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS upload_stage AS SELECT {cols} FROM {table} WITH NO DATA")
         cursor.execute("TRUNCATE upload_stage")
         with cursor.copy(f"COPY upload_stage ({cols}) FROM STDIN") as copy:
-            for record in records:
-                copy.write_row(record)
+            copy.write(copy_text)
+        if trigger:  # the statement writes the audit rows itself (see _audited_insert)
+            cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + trigger + "}"])
+        cursor.execute(insert)
+        if trigger:
+            cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
+        # A separate statement: it sees people a concurrent upload committed while the
+        # insert waited on them, which the insert's own snapshot does not.
         cursor.execute(
-            f"INSERT INTO {table} ({cols}, created_at) SELECT {cols}, now() FROM upload_stage "
-            "ON CONFLICT (id_type, id_hash) DO NOTHING"
+            f"SELECT s.upload_row, b.created_by_upload_id, b.upload_row FROM upload_stage s "
+            f"JOIN {table} b ON b.id_type = s.id_type AND b.id_hash = s.id_hash"
         )
+        return {first: (u, r) for first, u, r in cursor.fetchall()}
 
 
-def _owners(valid) -> dict[tuple[str, str], tuple[int | None, int | None]]:
-    types = {p["id_type"] for _n, p in valid}
-    hashes = [p["id_hash"] for _n, p in valid]
-    found = Beneficiary.objects.filter(id_type__in=types, id_hash__in=hashes).values_list(
-        "id_type", "id_hash", "created_by_upload_id", "upload_row"
+@functools.cache
+def _insert_statement() -> tuple[str, str | None]:
+    """The set-based insert, and the audit trigger it stands in for (or None)."""
+    table = Beneficiary._meta.db_table
+    cols = ", ".join(_COLUMNS)
+    insert = (
+        f"INSERT INTO {table} ({cols}, created_at) SELECT {cols}, now() FROM upload_stage "
+        "ON CONFLICT (id_type, id_hash) DO NOTHING"
     )
-    return {(t, h): (u, r) for t, h, u, r in found}
+    audited = _audited_insert(insert)
+    return audited if audited else (insert, None)
+
+
+def _audited_insert(insert: str) -> tuple[str, str] | None:
+    """pghistory audits every insert with a row trigger (SPEC §6: every change audited)
+    that costs about five times the insert itself, per row. For a chunk the statement
+    writes the very same audit rows set-based instead, as pghistory's own
+    statement-level triggers do, while that row trigger is told to stand aside for it
+    (pgtrigger.ignore, local to the transaction). None if the tracker is configured
+    in a way this does not reproduce: the row trigger then does the work."""
+    try:
+        import pgtrigger
+        from pghistory import config as pgh_config
+        from pghistory.trigger import Event
+    except ImportError:
+        return None
+    found = [
+        t for model, t in pgtrigger.registered()
+        if model is Beneficiary and isinstance(t, Event) and t.operation == pgtrigger.Insert
+        and t.when == pgtrigger.After and t.level == pgtrigger.Row and t.condition is None and t.row == "NEW"
+    ]  # fmt: skip
+    if len(found) != 1:
+        return None
+    trigger = found[0]
+    events = trigger.event_model
+    tracked = {f.name for f in events.pgh_tracked_model._meta.fields}
+    values = {
+        f.column: f'created."{f.column}"'
+        for f in events._meta.fields
+        if f.concrete and f.name in tracked and not isinstance(f, models.AutoField | models.GeneratedField)
+    }
+    values["pgh_created_at"] = pgh_config.created_at_function()
+    values["pgh_label"] = f"'{trigger.label}'"
+    if hasattr(events, "pgh_obj"):
+        values["pgh_obj_id"] = f'created."{Beneficiary._meta.pk.column}"'
+    if hasattr(events, "pgh_context"):
+        if not isinstance(events._meta.get_field("pgh_context"), models.ForeignKey):
+            return None
+        values["pgh_context_id"] = "context.value"
+    cols = ", ".join(f'"{c}"' for c in values)
+    sql = (
+        f"WITH context AS MATERIALIZED (SELECT _pgh_attach_context() AS value), "
+        f"created AS ({insert} RETURNING *) "
+        f'INSERT INTO "{events._meta.db_table}" ({cols}) SELECT {", ".join(values.values())} FROM created, context'
+    )
+    return sql, trigger.get_pgid(Beneficiary)
 
 
 # --- doses ---------------------------------------------------------------------------
@@ -262,3 +402,13 @@ def _same_facts(existing: dict, d: dict, tz) -> bool:
 
 def heartbeat_stale_after() -> dt.timedelta:
     return dt.timedelta(seconds=settings.COVAX_UPLOAD_STALE_SECONDS)
+
+
+def uploads_held(upload_id: int | None = None) -> list[tuple[int, float]]:
+    """Uploads `running` under a heartbeat that is still fresh, with the seconds until
+    it goes stale: their worker may be alive, or may have died a moment ago."""
+    now, stale_after = timezone.now(), heartbeat_stale_after()
+    running = Upload.objects.filter(status=UploadStatus.RUNNING, heartbeat_at__gte=now - stale_after)
+    if upload_id is not None:
+        running = running.filter(pk=upload_id)
+    return [(pk, (beat + stale_after - now).total_seconds()) for pk, beat in running.values_list("pk", "heartbeat_at")]
