@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers
 
 from beneficiaries import selectors, services
@@ -92,22 +98,67 @@ class BeneficiaryFilter(django_filters.FilterSet):
         return queryset
 
 
+_PERSON_IN = {
+    "name": "Sunita Sharma",
+    "gender": "F",
+    "birth_year": 1985,
+    "phone": "98765 43210",
+    "id_type": "aadhaar",
+    "id_number": "2345 6789 0124",
+    "category": "HCW",
+    "employer": "Civil Hospital Hisar",
+    "district": 2,
+}
+_PERSON_OUT = {
+    "reference_id": "31948613005647",
+    "name": "Sunita Sharma",
+    "gender": "F",
+    "birth_year": 1985,
+    "phone": "+919876543210",
+    "id_type": "aadhaar",
+    "id_last4": "0124",
+    "category": "HCW",
+    "employer": "Civil Hospital Hisar",
+    "district": 2,
+    "centre_id": None,
+    "doses": [],
+    "created_at": "2021-01-10T09:30:00+05:30",
+}
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[
-            OpenApiParameter("id_number", str, description="Full ID number, matched through its hash; never stored.")
+            OpenApiParameter(
+                "id_number",
+                str,
+                description="Full ID number (with `id_type`, default aadhaar), matched through its keyed hash; "
+                "never stored or echoed. An invalid number matches nobody.",
+            )
         ]
-    )
+    ),
+    create=extend_schema(
+        request=BeneficiaryInSerializer,
+        responses={201: BeneficiaryOutSerializer},
+        examples=[
+            OpenApiExample("A health care worker", request_only=True, value=_PERSON_IN),
+            OpenApiExample("Registered", response_only=True, status_codes=["201"], value=_PERSON_OUT),
+        ],
+    ),
 )
 @extend_schema(tags=["beneficiaries"])
 class BeneficiaryViewSet(ScopedViewSet):
+    """People registered in your scope, with their doses. The full ID number goes in and
+    never comes out: answers carry `id_last4` only."""
+
     queryset = selectors.beneficiary_list()
     serializer_class = BeneficiaryOutSerializer
     output_serializer_class = BeneficiaryOutSerializer
     write_perm = "covax.add_beneficiary"
     lookup_field = "reference_id"
     filterset_class = BeneficiaryFilter
-    ordering_fields = ["id", "name", "birth_year"]
+    ordering_fields = ["id", "name", "birth_year", "created_at", "reference_id"]
+    api_errors = {"create": ["duplicate_identity", "try_again@503"]}
 
     def get_serializer_class(self):
         return BeneficiaryInSerializer if self.action == "create" else BeneficiaryOutSerializer

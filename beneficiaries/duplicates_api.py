@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -108,6 +108,8 @@ class CandidateFilter(django_filters.FilterSet):
 
 @extend_schema(tags=["duplicates"])
 class DuplicateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Probable duplicates (same person under another ID) for the district to decide (SPEC §3 guard 2)."""
+
     permission_classes = [HasRulePerm]
     write_perm = PERM
     action_perms = {"list": PERM, "retrieve": PERM}
@@ -115,6 +117,22 @@ class DuplicateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     filterset_class = CandidateFilter
     ordering_fields = ["score", "id", "created_at"]
     queryset = DuplicateCandidate.objects.none()
+    api_errors = {
+        "merge": [
+            "invalid_keep",
+            "invalid_resolution",
+            "merge_conflict",
+            "already_decided",
+            "already_merged",
+            "try_again",
+            "reason_required",
+            "already_voided",
+            "later_dose_recorded",
+        ],
+        "distinct": ["already_decided"],
+        "unmerge": ["not_merged", "merged_later", "unmerge_blocked"],
+        "reopen": ["not_distinct"],
+    }
 
     def get_queryset(self):
         return selectors_duplicates.duplicate_candidate_list(user=self.request.user)
@@ -135,17 +153,13 @@ class DuplicateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(responses=CandidateDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
+        """Both people side by side, and the doses or allocations that clash."""
         return self._detail(self._candidate())
 
-    @extend_schema(
-        request=MergeSerializer,
-        responses={
-            200: CandidateDetailSerializer,
-            409: OpenApiResponse(description="`merge_conflict` with `conflicts`, or `already_decided`"),
-        },
-    )
+    @extend_schema(request=MergeSerializer, responses={200: CandidateDetailSerializer})
     @action(detail=True, methods=["post"])
     def merge(self, request, pk=None):
+        """Merge the pair into the person to `keep`: every dose and allocation moves, audited and reversible."""
         candidate = self._candidate()
         data = self._parse(MergeSerializer)
         keep = {p.reference_id: p for p in (candidate.first, candidate.second)}.get(data["keep"])
@@ -159,6 +173,7 @@ class DuplicateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(request=NoteSerializer, responses=CandidateDetailSerializer)
     @action(detail=True, methods=["post"])
     def distinct(self, request, pk=None):
+        """Mark the pair as two different people."""
         data = self._parse(NoteSerializer)
         candidate = merge.duplicate_mark_distinct(candidate=self._candidate(), user=request.user, note=data["note"])
         return self._detail(candidate)
@@ -166,6 +181,7 @@ class DuplicateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(request=ReasonSerializer, responses=CandidateDetailSerializer)
     @action(detail=True, methods=["post"])
     def unmerge(self, request, pk=None):
+        """Undo a merge: both people and their records as they were."""
         data = self._parse(ReasonSerializer)
         candidate = merge.duplicate_unmerge(candidate=self._candidate(), user=request.user, reason=data["reason"])
         return self._detail(candidate)
@@ -173,6 +189,7 @@ class DuplicateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(request=ReasonSerializer, responses=CandidateDetailSerializer)
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
+        """Take back "distinct": the pair is open for a decision again."""
         data = self._parse(ReasonSerializer)
         candidate = merge.duplicate_reopen(candidate=self._candidate(), user=request.user, reason=data["reason"])
         return self._detail(candidate)
@@ -187,6 +204,7 @@ class DuplicateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     )
     @action(detail=False, methods=["post"])
     def scan(self, request):
+        """Look for probable duplicates in a district, on a worker (a district officer's own by default)."""
         district = self._parse(ScanSerializer).get("district")
         if district is None and request.user.role == Role.DISTRICT_OFFICER:
             district = request.user.district

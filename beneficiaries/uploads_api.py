@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -61,14 +61,40 @@ class UploadSerializer(serializers.ModelSerializer):
         return self.context.get("duplicate_of")
 
 
+class KeptSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    reference_ids = serializers.ListField(child=serializers.CharField(), required=False, help_text="The first 200.")
+    records = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text="The first 200 doses kept: `vaccination`, `reason`."
+    )
+
+
+class RollbackSerializer(serializers.Serializer):
+    removed = serializers.IntegerField(required=False, help_text="A `beneficiaries` upload: people removed.")
+    voided = serializers.IntegerField(required=False, help_text="A `vaccinations` upload: doses voided.")
+    kept = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="What was kept and why. People: `has_dose`, `has_allocation`, `merged`, each "
+        "`{count, reference_ids}`. Doses: `{count, records}`.",
+    )
+    explanation = serializers.CharField(required=False)
+
+
 @extend_schema(tags=["uploads"])
 class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Uploads of your scope's districts: intake answers at once, the rows are read on a worker."""
+
     queryset = Upload.objects.all()
     serializer_class = UploadSerializer
     permission_classes = [HasRulePerm]
     action_perms = {"create": "covax.upload", "rollback": "covax.rollback_upload"}
     parser_classes = [MultiPartParser, FormParser]
     filterset_fields = ["kind", "status", "district"]
+    ordering_fields = ["id", "created_at", "rows_total", "rows_invalid"]
+    api_errors = {
+        "create": ["unsupported_file", "empty_file", "file_too_large"],
+        "rollback": ["already_rolled_back", "running"],
+    }
 
     def get_queryset(self):
         return scoped(super().get_queryset(), self.request.user)
@@ -76,12 +102,51 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(
         request={"multipart/form-data": UploadInSerializer},
         responses={
-            202: UploadSerializer,
-            200: OpenApiResponse(UploadSerializer, description="The same file again: the first upload."),
-            413: OpenApiResponse(description="The file is over the size limit."),
+            202: OpenApiResponse(UploadSerializer, description="Queued: follow `status` and `progress`."),
+            200: OpenApiResponse(
+                UploadSerializer, description="The same file again (same bytes, district, kind): the first upload."
+            ),
         },
+        examples=[
+            OpenApiExample(
+                "A list of health workers",
+                request_only=True,
+                value={"file": "hisar-hcw.csv", "kind": "beneficiaries", "district": 2},
+            ),
+            OpenApiExample(
+                "Queued",
+                response_only=True,
+                status_codes=["202"],
+                value={
+                    "id": 7,
+                    "kind": "beneficiaries",
+                    "district": 2,
+                    "original_name": "hisar-hcw.csv",
+                    "size": 81234,
+                    "status": "queued",
+                    "progress": 0,
+                    "rows_total": 0,
+                    "rows_created": 0,
+                    "rows_existing": 0,
+                    "rows_duplicate_in_file": 0,
+                    "rows_invalid": 0,
+                    "failure_reason": "",
+                    "errors_url": "https://covax.example/api/v1/uploads/7/errors/",
+                    "duplicate_of": None,
+                    "created_at": "2021-01-14T11:02:00+05:30",
+                    "started_at": None,
+                    "finished_at": None,
+                    "rollback_report": {},
+                },
+            ),
+        ],
     )
     def create(self, request):
+        """Upload a CSV or XLSX list of people (`beneficiaries`) or of doses given on paper (`vaccinations`).
+
+        Columns (SPEC §3): people `name, gender, birth_year, phone, id_type, id_number, category`
+        and optional `employer, centre_id`; doses `id_type, id_number, dose, vaccine,
+        administered_on, centre_id, lot_number` and optional `vaccinator`."""
         body = UploadInSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         intake = services.upload_create(user=request.user, **body.validated_data)
@@ -100,8 +165,12 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         response["Content-Disposition"] = f'attachment; filename="upload-{upload.pk}-errors.csv"'
         return response
 
-    @extend_schema(request=None, responses={200: serializers.DictField(), 409: OpenApiResponse()})
+    @extend_schema(request=None, responses={200: RollbackSerializer})
     @action(detail=True, methods=["post"])
     def rollback(self, request, pk=None):
+        """Undo an upload made by mistake: what was removed, what was kept and why.
+
+        People it created with no dose, allocation or merge are removed; doses it recorded
+        are voided (a later dose keeps one)."""
         report = services.upload_rollback(upload=self.get_object(), user=request.user)
         return Response(report)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DataError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -31,6 +32,14 @@ def _first_message(data) -> str:
         message = _first_message(value)
         return message if key in ("non_field_errors", "detail") else f"{key}: {message}"
     return str(data)
+
+
+def not_found(request, exception=None):
+    """Django's handler404: a path under /api/v1/ that matches no route (an id with a dot or
+    a slash in it) answers the API's JSON error, not the HTML page."""
+    if request.path.startswith("/api/v1/"):
+        return JsonResponse({"code": "not_found", "detail": str(exceptions.NotFound.default_detail)}, status=404)
+    return page_not_found(request, exception)
 
 
 def exception_handler(exc, context):

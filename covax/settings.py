@@ -226,6 +226,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 COVAX_PUBLIC_RATE_LIMIT = env.str("COVAX_PUBLIC_RATE_LIMIT", default="100/5m")
+# Token sign-ins per client address (DRF rate, e.g. 30/min; `off` for none).
+COVAX_TOKEN_RATE_LIMIT = env.str("COVAX_TOKEN_RATE_LIMIT", default="30/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -235,10 +237,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "covax.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "covax.api_filters.FilterBackend",  # django-filter, related ids limited to the caller's scope
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "covax.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "covax.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
@@ -256,6 +258,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The long description, the tags and the error answers live in covax/api_schema.py.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "covax.api_schema.postprocess"],
+    "ENUM_NAME_OVERRIDES": {
+        "SessionStatusEnum": "sessions_app.models.SessionStatus",
+        "UploadStatusEnum": "beneficiaries.models.UploadStatus",
+        "CandidateStatusEnum": "beneficiaries.models.CandidateStatus",
+    },
 }
 
 # Logs are structured (structlog); ID numbers never reach them — services only ever

@@ -9,6 +9,7 @@ from covax.views import healthz
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+router.include_format_suffixes = False  # "/centres/0.5/" is a bad id, not id 0 in format "5"
 router.register("users", UserViewSet, basename="user")
 
 urlpatterns = [
@@ -26,6 +27,9 @@ urlpatterns = [
     path("", include("sessions_app.urls")),
     path("", include("beneficiaries.urls")),
 ]
+
+# Unmatched paths under /api/v1/ answer the API's JSON error (covax/api.py).
+handler404 = "covax.api.not_found"
 
 if settings.DEBUG:
     from django.conf.urls.static import static

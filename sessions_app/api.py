@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -14,11 +16,22 @@ from sessions_app.api_doses import SessionListActions
 from sessions_app.models import Centre, District, FeeType, Session, SessionStatus, State, Vaccine
 from sessions_app.slots import validate_slot
 
+CATEGORIES = ["HCW", "FLW", "60+", "45+", "18+"]
+
 
 class StateSerializer(serializers.ModelSerializer):
+    code = serializers.RegexField(r"^[A-Za-z]{2,4}$", help_text="2–4 letters, e.g. HR; stored upper-case.")
+
     class Meta:
         model = State
         fields = ["id", "name", "name_hi", "code"]
+
+    def validate_code(self, value: str) -> str:
+        # The service stores the code upper-case: "hr" must clash with "HR" here, not
+        # in the unique index.
+        if State.objects.filter(code=value.upper()).exists():
+            raise serializers.ValidationError(_("A state with this code exists."))
+        return value.upper()
 
 
 class DistrictSerializer(serializers.ModelSerializer):
@@ -38,9 +51,22 @@ class CentreSerializer(serializers.ModelSerializer):
     opens = LocalTimeField(required=False)
     closes = LocalTimeField(required=False)
     district = ScopedPrimaryKeyRelatedField(queryset=District.objects.all())
-    pincode = serializers.RegexField(r"^[1-9][0-9]{5}$", error_messages={"invalid": "Pincode must be 6 digits."})
+    pincode = serializers.RegexField(
+        r"^[1-9][0-9]{5}$", error_messages={"invalid": gettext_lazy("Pincode must be 6 digits.")}
+    )
     fee_type = serializers.ChoiceField(choices=FeeType.choices, default=FeeType.FREE)
-    fees = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False, default=dict)
+    lat = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False, allow_null=True
+    )
+    long = serializers.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False, allow_null=True
+    )
+    fees = serializers.DictField(
+        child=serializers.IntegerField(min_value=0, max_value=100000),
+        required=False,
+        default=dict,
+        help_text='Paid centres only: rupees per vaccine code, e.g. {"COVISHIELD": 780}.',
+    )
 
     class Meta:
         model = Centre
@@ -75,7 +101,7 @@ class VaccineSerializer(serializers.ModelSerializer):
 
     def validate_code(self, value: str) -> str:
         if Vaccine.objects.filter(code=value.upper()).exists():
-            raise serializers.ValidationError("A vaccine with this code exists.")
+            raise serializers.ValidationError(_("A vaccine with this code exists."))
         return value.upper()
 
 
@@ -88,7 +114,10 @@ class SessionSerializer(serializers.ModelSerializer):
     max_age = serializers.IntegerField(min_value=0, max_value=130, required=False, allow_null=True)
     slots = serializers.ListField(child=serializers.CharField(validators=[validate_slot]), required=False, default=list)
     categories = serializers.ListField(
-        child=serializers.ChoiceField(choices=["HCW", "FLW", "60+", "45+", "18+"]), required=False, default=list
+        child=serializers.ChoiceField(choices=CATEGORIES),
+        required=False,
+        default=list,
+        help_text="Who may come; empty means every category.",
     )
     allocated = serializers.IntegerField(source="allocated_count", read_only=True)
 
@@ -112,48 +141,67 @@ class SessionSerializer(serializers.ModelSerializer):
         read_only_fields = ["public_id", "status"]
 
 
+class DistrictFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = District
+        fields = ["state", "name"]
+
+
 class CentreFilter(django_filters.FilterSet):
+    state = django_filters.ModelChoiceFilter(field_name="district__state", queryset=State.objects.all())
+    name = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the name.")
+
     class Meta:
         model = Centre
-        fields = ["district", "pincode", "fee_type"]
+        fields = ["district", "state", "pincode", "block", "fee_type", "name"]
 
 
 class SessionFilter(django_filters.FilterSet):
-    district = django_filters.NumberFilter(field_name="centre__district")
-    vaccine = django_filters.CharFilter(field_name="vaccine__code")
-    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
-    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+    district = django_filters.ModelChoiceFilter(field_name="centre__district", queryset=District.objects.all())
+    state = django_filters.ModelChoiceFilter(field_name="centre__district__state", queryset=State.objects.all())
+    vaccine = django_filters.CharFilter(field_name="vaccine__code", help_text="Vaccine code, e.g. COVISHIELD.")
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", help_text="On or after (YYYY-MM-DD).")
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", help_text="On or before (YYYY-MM-DD).")
 
     class Meta:
         model = Session
-        fields = ["centre", "date", "dose", "status"]
+        fields = ["centre", "district", "state", "date", "vaccine", "dose", "status"]
 
 
-@extend_schema(tags=["places"])
+@extend_schema(tags=["states"])
 class StateViewSet(ScopedViewSet):
+    """States: a state admin sees their own, a superuser every state and creates them."""
+
     queryset = State.objects.all()
     serializer_class = StateSerializer
     write_perm = "covax.add_state"
-    ordering_fields = ["name", "id"]
+    filterset_fields = ["code"]
+    ordering_fields = ["name", "code", "id"]
 
     def perform_service(self, data):
         return services.state_create(**data)
 
 
-@extend_schema(tags=["places"])
+@extend_schema(tags=["districts"])
 class DistrictViewSet(ScopedViewSet):
+    """Districts within your scope; a state admin creates them in their state."""
+
     queryset = District.objects.all()
     serializer_class = DistrictSerializer
     write_perm = "covax.add_district"
-    filterset_fields = ["state"]
+    filterset_class = DistrictFilter
     ordering_fields = ["name", "id"]
 
     def perform_service(self, data):
         return services.district_create(**data)
 
 
-@extend_schema(tags=["places"])
+@extend_schema(tags=["centres"])
 class CentreViewSet(ScopedViewSet):
+    """Vaccination centres within your scope; state admins and district officers create them."""
+
     queryset = Centre.objects.all()
     serializer_class = CentreSerializer
     write_perm = "covax.add_centre"
@@ -166,11 +214,13 @@ class CentreViewSet(ScopedViewSet):
 
 @extend_schema(tags=["vaccines"])
 class VaccineViewSet(ScopedViewSet):
-    # Vaccines are national reference data: everyone signed in may read them.
+    """Vaccines are national reference data: everyone signed in reads them; state admins add them."""
+
     queryset = Vaccine.objects.all()
     serializer_class = VaccineSerializer
     write_perm = "covax.add_vaccine"
     lookup_field = "code"
+    ordering_fields = ["code", "name"]
 
     def get_queryset(self):
         return Vaccine.objects.all()
@@ -184,9 +234,7 @@ class SessionUpdateSerializer(serializers.Serializer):
     min_age = serializers.IntegerField(min_value=0, max_value=130, required=False)
     max_age = serializers.IntegerField(min_value=0, max_value=130, required=False, allow_null=True)
     slots = serializers.ListField(child=serializers.CharField(validators=[validate_slot]), required=False)
-    categories = serializers.ListField(
-        child=serializers.ChoiceField(choices=["HCW", "FLW", "60+", "45+", "18+"]), required=False
-    )
+    categories = serializers.ListField(child=serializers.ChoiceField(choices=CATEGORIES), required=False)
     status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
 
 
@@ -202,35 +250,65 @@ class SessionBulkSerializer(serializers.Serializer):
     max_age = serializers.IntegerField(min_value=0, max_value=130, required=False, allow_null=True)
     slots = serializers.ListField(child=serializers.CharField(validators=[validate_slot]), required=False, default=list)
     categories = serializers.ListField(
-        child=serializers.ChoiceField(choices=["HCW", "FLW", "60+", "45+", "18+"]), required=False, default=list
+        child=serializers.ChoiceField(choices=CATEGORIES),
+        required=False,
+        default=list,
+        help_text="Who may come; empty means every category.",
     )
 
 
 @extend_schema(tags=["sessions"])
 class SessionViewSet(SessionListActions, mixins.UpdateModelMixin, ScopedViewSet):
+    """Sessions at centres within your scope: plan, change, cancel, allocate, read the list."""
+
     queryset = Session.objects.select_related("vaccine", "centre")
     serializer_class = SessionSerializer
     write_perm = "covax.add_session"
     action_perms = {"allocate": "covax.allocate", "bulk": "covax.add_session"}
     filterset_class = SessionFilter
-    ordering_fields = ["date", "id", "capacity"]
+    ordering_fields = ["date", "id", "capacity", "centre"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    api_errors = {
+        "partial_update": ["invalid_status_change", "capacity_below_allocated"],
+        "allocate": ["session_closed"],
+    }
 
     def perform_service(self, data):
         return services.session_create(**data)
 
     @extend_schema(request=SessionUpdateSerializer, responses={200: SessionSerializer})
     def partial_update(self, request, *args, **kwargs):
+        """Change capacity, age limits, slots, categories or status (cancelling frees every place)."""
         session = self.get_object()
         body = SessionUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         session = services.session_update(session=session, user=request.user, **body.validated_data)
         return Response(SessionSerializer(session, context=self.get_serializer_context()).data)
 
-    @extend_schema(request=SessionBulkSerializer, responses={201: SessionSerializer(many=True)})
+    @extend_schema(
+        request=SessionBulkSerializer,
+        responses={201: SessionSerializer(many=True)},
+        examples=[
+            OpenApiExample(
+                "Two centres",
+                request_only=True,
+                value={
+                    "centres": [1, 2],
+                    "date": "2021-01-16",
+                    "vaccine": "COVISHIELD",
+                    "dose": 1,
+                    "capacity": 100,
+                    "slots": ["09:00AM-11:00AM", "11:00AM-01:00PM"],
+                    "categories": ["HCW"],
+                },
+            )
+        ],
+    )
     @action(detail=False, methods=["post"])
     def bulk(self, request):
-        """Plan the same session at several centres at once (all or none)."""
+        """Plan the same session at several centres at once (all or none).
+
+        An error names the centre it is about (`centre` in the body)."""
         body = SessionBulkSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         sessions = services.session_create_many(**body.validated_data)

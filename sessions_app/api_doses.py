@@ -7,6 +7,7 @@ a repeated `client_id`, 409 `already_vaccinated`, 422 for a broken dose rule.
 from __future__ import annotations
 
 import django_filters
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -18,11 +19,6 @@ from covax.accounts.scope import get_scoped, scoped
 from covax.api_views import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
 from sessions_app import selectors, services
 from sessions_app.models import Centre, Session, Source, Vaccination, Vaccine
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
 
 
 class VaccinationInSerializer(serializers.Serializer):
@@ -86,12 +82,30 @@ class VaccinationFilter(django_filters.FilterSet):
 
 @extend_schema(tags=["vaccinations"])
 class VaccinationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Doses given at centres within your scope. A record is never edited: a wrong one is voided with a reason."""
+
     queryset = Vaccination.objects.select_related("beneficiary", "vaccine", "centre").order_by("-administered_at")
     serializer_class = VaccinationSerializer
     permission_classes = [HasRulePerm]
     action_perms = {"create": "covax.vaccinate", "void": "covax.void_vaccination"}
     filterset_class = VaccinationFilter
     ordering_fields = ["administered_at", "received_at", "id"]
+    # The codes the services raise, for the schema (covax/api_schema.py).
+    api_errors = {
+        "create": [
+            "already_vaccinated",
+            "client_id_reused",
+            "previous_dose_missing",
+            "vaccine_mismatch",
+            "dose_not_due",
+            "invalid_dose",
+            "session_mismatch",
+            "session_cancelled",
+            "administered_in_future",
+            "beneficiary_merged",
+        ],
+        "void": ["reason_required", "already_voided", "later_dose_recorded"],
+    }
 
     def get_queryset(self):
         return scoped(super().get_queryset(), self.request.user)
@@ -101,10 +115,6 @@ class VaccinationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         responses={
             201: VaccinationSerializer,
             200: OpenApiResponse(VaccinationSerializer, description="The same record, for a repeated client_id."),
-            409: OpenApiResponse(ErrorSerializer, description="`already_vaccinated`, with `existing` (date, centre)."),
-            422: OpenApiResponse(
-                ErrorSerializer, description="`previous_dose_missing`, `vaccine_mismatch`, `dose_not_due`, …"
-            ),
         },
         examples=[
             OpenApiExample(
@@ -120,19 +130,43 @@ class VaccinationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                     "administered_at": "2021-01-16T10:15:00+05:30",
                     "client_id": "0b6a3b0e-6f0c-4a55-9b0e-7d6f1f1f2a01",
                 },
-            )
+            ),
+            OpenApiExample(
+                "Recorded",
+                response_only=True,
+                status_codes=["201", "200"],
+                value={
+                    "id": 4021,
+                    "beneficiary": "12345678901234",
+                    "dose": 1,
+                    "vaccine": "COVISHIELD",
+                    "lot_number": "4121Z025",
+                    "centre": 1,
+                    "centre_name": "Jindal Hospital",
+                    "session": 1,
+                    "administered_at": "2021-01-16T10:15:00+05:30",
+                    "received_at": "2021-01-16T10:15:02+05:30",
+                    "source": "api",
+                    "client_id": "0b6a3b0e-6f0c-4a55-9b0e-7d6f1f1f2a01",
+                    "voided": False,
+                    "voided_at": None,
+                    "void_reason": "",
+                },
+            ),
         ],
     )
     def create(self, request):
+        """Record a dose. The same `client_id` again returns the same record (200) and writes nothing."""
         data = VaccinationInSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         record, created = services.vaccination_record(given_by=request.user, **data.validated_data)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(VaccinationSerializer(record).data, status=code)
 
-    @extend_schema(request=VoidSerializer, responses={200: VaccinationSerializer, 409: ErrorSerializer})
+    @extend_schema(request=VoidSerializer, responses={200: VaccinationSerializer})
     @action(detail=True, methods=["post"])
     def void(self, request, pk=None):
+        """Void a wrong record, with a reason (audited); the person is due for that dose again."""
         record = self.get_object()
         body = VoidSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -160,15 +194,23 @@ class AllocateInSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs["auto"] and not attrs["beneficiaries"]:
-            raise serializers.ValidationError('Send "beneficiaries": [reference ids…] or "auto": true.')
+            raise serializers.ValidationError(_('Send "beneficiaries": [reference ids…] or "auto": true.'))
         return attrs
 
 
 class SkipSerializer(serializers.Serializer):
     reference_id = serializers.CharField()
-    reason = serializers.CharField(
-        help_text="already_vaccinated, allocated_elsewhere, already_allocated, not_due, ineligible, "
-        "capacity_full, not_found, merged"
+    reason = serializers.ChoiceField(
+        choices=[
+            "already_vaccinated",
+            "allocated_elsewhere",
+            "already_allocated",
+            "not_due",
+            "ineligible",
+            "capacity_full",
+            "not_found",
+            "merged",
+        ]
     )
     detail = serializers.CharField()
 
@@ -188,9 +230,32 @@ class WhySerializer(serializers.Serializer):
 class SessionListActions:
     """Mixed into SessionViewSet: allocate, the session list and "why (not) on it"."""
 
-    @extend_schema(request=AllocateInSerializer, responses={200: AllocateOutSerializer, 422: ErrorSerializer})
+    @extend_schema(
+        request=AllocateInSerializer,
+        responses={200: AllocateOutSerializer},
+        examples=[
+            OpenApiExample("By list", request_only=True, value={"beneficiaries": ["31948613005647", "20417763002291"]}),
+            OpenApiExample("Those due, automatically", request_only=True, value={"auto": True}),
+            OpenApiExample(
+                "One skipped",
+                response_only=True,
+                value={
+                    "allocated": ["31948613005647"],
+                    "allocated_count": 1,
+                    "skipped": [
+                        {
+                            "reference_id": "20417763002291",
+                            "reason": "already_vaccinated",
+                            "detail": "Dose 1 recorded on 16-01-2021 at Jindal Hospital.",
+                        }
+                    ],
+                },
+            ),
+        ],
+    )
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None):
+        """Put people on the session's list, by reference id or `auto` from those due; every skip says why."""
         session = self.get_object()
         body = AllocateInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -210,6 +275,7 @@ class SessionListActions:
     )
     @action(detail=True, methods=["get"], url_path="list")
     def session_list(self, request, pk=None):
+        """The session list: who is due and who is vaccinated here (never anyone with this dose elsewhere)."""
         session = self.get_object()
         entries = selectors.session_list(session=session, search=request.query_params.get("search", ""))
         page = self.paginate_queryset(entries)
@@ -221,9 +287,10 @@ class SessionListActions:
     )
     @action(detail=True, methods=["get"])
     def why(self, request, pk=None):
+        """Why is this person (not) on this session's list?"""
         session = self.get_object()
         ref = request.query_params.get("beneficiary", "")
         if not ref:
-            raise serializers.ValidationError({"beneficiary": ["Give the person's reference id."]})
+            raise serializers.ValidationError({"beneficiary": [_("Give the person's reference id.")]})
         person = get_scoped(Beneficiary.objects.select_related("merged_into"), request.user, reference_id=ref)
         return Response(WhySerializer(selectors.why_on_list(session=session, beneficiary=person)).data)

@@ -8,6 +8,7 @@ from sessions_app.api_reports import ReportViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+router.include_format_suffixes = False  # "/centres/0.5/" is a bad id, not id 0 in format "5"
 router.register("states", StateViewSet, basename="state")
 router.register("districts", DistrictViewSet, basename="district")
 router.register("centres", CentreViewSet, basename="centre")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ class ReportRow:
     capacity: int
     allocated: int
     vaccinated: int
+    centre_id: int = 0
 
     @property
     def turnout(self) -> int | None:
@@ -61,6 +62,14 @@ def _live_doses() -> Q:
 def session_report(
     *, user, date_from: dt.date, date_to: dt.date, district: int | None = None, state: int | None = None
 ) -> list[ReportRow]:
+    rows = session_report_rows(user=user, date_from=date_from, date_to=date_to, district=district, state=state)
+    return [report_row(s) for s in rows]
+
+
+def session_report_rows(
+    *, user, date_from: dt.date, date_to: dt.date, district: int | None = None, state: int | None = None
+) -> QuerySet:
+    """The report as one lazy query of plain rows, so an API page reads only its page."""
     sessions = scoped(Session.objects.all(), user)
     if district:
         sessions = sessions.filter(centre__district=district)
@@ -72,6 +81,7 @@ def session_report(
         .values(
             "id",
             "date",
+            "centre_id",
             "centre__name",
             "centre__name_hi",
             "vaccine__code",
@@ -83,21 +93,23 @@ def session_report(
         )
         .order_by("date", "centre__name", "id")
     )
-    return [
-        ReportRow(
-            session_id=s["id"],
-            date=s["date"],
-            centre=s["centre__name"],
-            centre_hi=s["centre__name_hi"],
-            vaccine=s["vaccine__code"],
-            dose=s["dose"],
-            status=s["status"],
-            capacity=s["capacity"],
-            allocated=s["allocated_count"],
-            vaccinated=s["vaccinated"],
-        )
-        for s in sessions
-    ]
+    return sessions
+
+
+def report_row(s: dict) -> ReportRow:
+    return ReportRow(
+        session_id=s["id"],
+        date=s["date"],
+        centre=s["centre__name"],
+        centre_hi=s["centre__name_hi"],
+        vaccine=s["vaccine__code"],
+        dose=s["dose"],
+        status=s["status"],
+        capacity=s["capacity"],
+        allocated=s["allocated_count"],
+        vaccinated=s["vaccinated"],
+        centre_id=s["centre_id"],
+    )
 
 
 def centre_progress(*, user, day: dt.date) -> list[CentreProgress]:

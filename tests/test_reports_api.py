@@ -36,18 +36,42 @@ class ReportsApiTestCase(ApiTestCase):
     def test_it_reports_each_session_in_scope(self):
         r = self.client_for(self.hisar_officer).get("/api/v1/reports/sessions/", {"district": self.hisar.pk})
         self.assertEqual(r.status_code, 200, r.content)
-        (row,) = r.json()
+        (row,) = r.json()["results"]
         self.assertEqual(
-            {k: row[k] for k in ("session", "capacity", "allocated", "vaccinated", "turnout")},
-            {"session": self.session.pk, "capacity": 24, "allocated": 24, "vaccinated": 3, "turnout": 12},
+            {k: row[k] for k in ("session", "centre", "centre_name", "capacity", "allocated", "vaccinated", "turnout")},
+            {
+                "session": self.session.pk,
+                "centre": self.centre_a.pk,
+                "centre_name": "Jindal Hospital",
+                "capacity": 24,
+                "allocated": 24,
+                "vaccinated": 3,
+                "turnout": 12,
+            },
         )
 
     def test_a_state_admin_sees_every_district_and_can_filter(self):
         api = self.client_for(self.haryana_admin)
-        self.assertEqual(len(api.get("/api/v1/reports/sessions/").json()), 2)
-        only = api.get("/api/v1/reports/sessions/", {"district": self.kurukshetra.pk}).json()
-        self.assertEqual([r["centre"] for r in only], ["LNJP Hospital"])
-        self.assertEqual(self.client_for(self.bihar_admin).get("/api/v1/reports/sessions/").json(), [])
+        self.assertEqual(api.get("/api/v1/reports/sessions/").json()["count"], 2)
+        only = api.get("/api/v1/reports/sessions/", {"district": self.kurukshetra.pk}).json()["results"]
+        self.assertEqual([r["centre_name"] for r in only], ["LNJP Hospital"])
+        self.assertEqual(self.client_for(self.bihar_admin).get("/api/v1/reports/sessions/").json()["count"], 0)
+
+    def test_it_refuses_a_district_or_state_outside_scope_without_numbers(self):
+        r = self.client_for(self.hisar_officer).get("/api/v1/reports/sessions/", {"district": self.kurukshetra.pk})
+        self.assertEqual((r.status_code, r.json()["code"], list(r.json()["errors"])), (400, "invalid", ["district"]))
+        r = self.client_for(self.bihar_admin).get("/api/v1/reports/coverage/", {"state": self.haryana.pk})
+        self.assertEqual((r.status_code, list(r.json()["errors"])), (400, ["state"]))
+        self.assertNotIn("vaccinated", r.content.decode())
+
+    def test_it_pages_and_orders_the_session_report(self):
+        api = self.client_for(self.haryana_admin)
+        by_capacity = api.get("/api/v1/reports/sessions/", {"ordering": "-capacity", "page_size": 1}).json()
+        self.assertEqual((by_capacity["count"], len(by_capacity["results"])), (2, 1))
+        self.assertEqual(by_capacity["results"][0]["capacity"], 24)
+        self.assertIsNotNone(by_capacity["next"])
+        r = api.get("/api/v1/reports/sessions/", {"ordering": "turnout; DROP TABLE"})
+        self.assertEqual((r.status_code, list(r.json()["errors"])), (400, ["ordering"]))
 
     def test_it_reports_coverage_by_day_and_category(self):
         r = self.client_for(self.haryana_admin).get("/api/v1/reports/coverage/", {"state": self.haryana.pk})
@@ -68,7 +92,11 @@ class ReportsApiTestCase(ApiTestCase):
     def test_it_costs_a_constant_number_of_queries(self):
         api = self.client_for(self.haryana_admin)
         api.get("/api/v1/reports/sessions/")
-        with self.assertNumQueries(2):  # token, report
+        with self.assertNumQueries(3):  # token, count, page
             api.get("/api/v1/reports/sessions/")
+        more = [session_at(self.centre_a2, self.covishield, capacity=5) for _ in range(6)]
+        allocation_create(session=more[0], reference_ids=[people(1, district=self.hisar)[0].reference_id])
+        with self.assertNumQueries(3):  # the same for 8 sessions as for 2
+            self.assertEqual(api.get("/api/v1/reports/sessions/").json()["count"], 8)
         with self.assertNumQueries(3):  # token, doses by day, registered
             api.get("/api/v1/reports/coverage/")
