@@ -31,7 +31,7 @@ def upload_process_task(upload_id: int) -> None:
     # redelivered at once). Look again when the heartbeat would be stale: then the
     # upload is finished, still held by a live worker (look again later), or free.
     for _upload_id, seconds in uploads_held(upload_id):
-        upload_process_task.apply_async((upload_id,), countdown=seconds + MARGIN)
+        _look_again(upload_id, seconds)
 
 
 @worker_ready.connect
@@ -45,4 +45,11 @@ def resume_uploads(**_kwargs) -> None:
         upload_process_task.delay(upload_id)
     for upload_id, seconds in uploads_held():
         log.info("upload %s is held by a heartbeat for %.0f s more; looking again then", upload_id, seconds)
+        _look_again(upload_id, seconds)
+
+
+def _look_again(upload_id: int, seconds: float) -> None:
+    try:
         upload_process_task.apply_async((upload_id,), countdown=seconds + MARGIN)
+    except Exception:  # the broker is down: the next worker to start resumes it
+        log.warning("broker unavailable, upload %s left to the next worker start", upload_id)
