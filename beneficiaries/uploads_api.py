@@ -111,6 +111,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             OpenApiExample(
                 "A list of health workers",
                 request_only=True,
+                media_type="multipart/form-data",
                 value={"file": "hisar-hcw.csv", "kind": "beneficiaries", "district": 2},
             ),
             OpenApiExample(

@@ -139,10 +139,10 @@ _STATUS_TITLES = {
 }
 
 _STANDARD_SUMMARIES = {
-    "list": "list {many} (paginated, filtered, ordered)",
-    "create": "create a {one}",
+    "list": "{many} (paginated, filtered, ordered)",
+    "create": "new {one}",
     "retrieve": "one {one}",
-    "partial_update": "change a {one}",
+    "partial_update": "change one {one}",
 }
 
 _HEADERS = {
@@ -190,8 +190,8 @@ class AutoSchema(SpectacularAutoSchema):
         # The first line of the action's docstring, or a plain one for the standard actions.
         action = getattr(self.view, "action", None)
         doc = getattr(getattr(self.view, action or "", None), "__doc__", None)
-        if action not in _STANDARD_SUMMARIES and doc:
-            return doc.strip().splitlines()[0].rstrip(".")
+        if doc:  # its first sentence
+            return doc.strip().splitlines()[0].split(". ")[0].rstrip(".")
         model = getattr(getattr(self.view, "queryset", None), "model", None)
         if action in _STANDARD_SUMMARIES and model is not None:
             return (

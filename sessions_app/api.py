@@ -304,7 +304,7 @@ class SessionViewSet(SessionListActions, mixins.UpdateModelMixin, ScopedViewSet)
             )
         ],
     )
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], pagination_class=None)  # answers the new sessions, unpaged
     def bulk(self, request):
         """Plan the same session at several centres at once (all or none).
 
