@@ -140,17 +140,23 @@ _NULL = "\\N"
 
 @dataclass
 class People:
-    """One chunk of rows, validated: what the database thread needs and nothing more."""
+    """One chunk of rows, validated: what the storing side needs and nothing more."""
 
     valid: list[tuple[int, int, int]]  # (row, first row of this person in the chunk, seen key)
     invalid: list[tuple[int, list[tuple[str, str]]]]
-    records: list[tuple]  # the first row of each person, as _COLUMNS
-    copy_text: str = ""  # the records as COPY text (PostgreSQL)
+    size: int  # people to insert: the first row of each person in the chunk
+    records: list[tuple]  # those rows as _COLUMNS (the generic path)
+    copy_text: str  # or as COPY text (PostgreSQL)
 
-    def with_new_reference_ids(self, *, copy: bool) -> People:
-        ids = reference_ids(len(self.records))
-        records = [(r[0], ref, *r[2:]) for r, ref in zip(self.records, ids, strict=True)]
-        return People(self.valid, self.invalid, records, _copy_text(records) if copy else "")
+    def with_new_reference_ids(self) -> People:
+        ids = reference_ids(self.size)
+        if self.records:
+            records = [(r[0], ref, *r[2:]) for r, ref in zip(self.records, ids, strict=True)]
+            return People(self.valid, self.invalid, self.size, records, "")
+        # "\n" ends a line of COPY text and nowhere else (_copy_text escapes it in values).
+        lines = [line.split("\t", 2) for line in self.copy_text.split("\n")[:-1]]
+        text = "".join(f"{row}\t{ref}\t{rest}\n" for (row, _old, rest), ref in zip(lines, ids, strict=True))
+        return People(self.valid, self.invalid, self.size, [], text)
 
 
 _ID_SPAN = 9 * 10**13  # reference ids are 10^13 + [0, 9·10^13): 14 digits, never a leading 0
@@ -197,7 +203,9 @@ def parse_people(chunk, *, upload: Upload, header: Header, centre_ids: set[int],
                  upload.pk)
             )  # fmt: skip
         valid.append((row_no, first_row, _seen_key(*key)))
-    return People(valid, invalid, records, _copy_text(records) if copy else "")
+    if copy:  # only the text crosses from a helper process
+        return People(valid, invalid, len(records), [], _copy_text(records))
+    return People(valid, invalid, len(records), records, "")
 
 
 def _people_chunk(upload: Upload, people: People, counts: Counts, seen: set[int]) -> None:
@@ -226,12 +234,12 @@ def _store_people(upload: Upload, people: People) -> dict[int, tuple[int | None,
         try:
             with transaction.atomic():
                 owners = _copy_insert(people.copy_text) if postgres else _orm_insert(people.records)
-            if len(owners) == len(people.records):
+            if len(owners) == people.size:
                 return owners
             # A person removed (a rollback) between the insert and the look-up: again.
         except IntegrityError:
             pass  # a random reference id clashed with an existing one: draw again
-        people = people.with_new_reference_ids(copy=postgres)
+        people = people.with_new_reference_ids()
     raise ServiceError("Could not allocate reference ids; try again.")
 
 

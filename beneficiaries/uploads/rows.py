@@ -8,6 +8,7 @@ reasons never repeat an ID number (SPEC §3 privacy).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -66,6 +67,11 @@ class Header:
     positions: dict[str, int]
     ignored: list[str]
 
+    @functools.cached_property
+    def width(self) -> int:
+        """Cells a row needs to reach every known column (shorter rows are padded)."""
+        return max(self.positions.values()) + 1
+
 
 def read_header(cells: list[str], kind: str) -> Header:
     """Map columns to their meaning, or refuse the file with what is wrong with it."""
@@ -102,14 +108,12 @@ class RowError(Exception):
 
 
 def _cells(row: list[str], header: Header) -> dict[str, str]:
-    values = {column: (row[i] if i < len(row) else "").strip() for column, i in header.positions.items()}
-    problems = [
-        (column, _("The cell is %(n)s characters long; at most %(max)s are allowed.") % {"n": len(v), "max": MAX_CELL})
-        for column, v in values.items()
-        if len(v) > MAX_CELL
-    ]
-    if problems:
-        raise RowError(problems)
+    if len(row) < header.width:
+        row = row + [""] * (header.width - len(row))
+    values = {column: row[i].strip() for column, i in header.positions.items()}
+    if max(map(len, values.values())) > MAX_CELL:
+        message = _("The cell is %(n)s characters long; at most %(max)s are allowed.")
+        raise RowError([(c, message % {"n": len(v), "max": MAX_CELL}) for c, v in values.items() if len(v) > MAX_CELL])
     return values
 
 

@@ -1,0 +1,160 @@
+"""The upload pipeline's fast paths keep the rules (SPEC §3 Uploads, §6): mobiles are
+accepted and refused exactly as the identity module does, the set-based insert writes
+the audit rows the per-row trigger would, free text survives COPY, a reference id that
+clashes is drawn again, and rows are validated in helper processes only where forking
+is safe, whose errors reach the caller and which never outlive it."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from unittest import mock
+
+import pytest
+from django.apps import apps
+from django.test import override_settings
+
+from beneficiaries.identity import IdentityError, normalise_phone
+from beneficiaries.models import Beneficiary
+from beneficiaries.uploads import parallel, pipeline, rows
+from tests.base import ApiTestCase
+from tests.factories import BeneficiaryFactory
+from tests.uploads import HEADER, as_file, csv_bytes, person_rows
+
+
+def _outcome(fn, value):
+    try:
+        return fn(value)
+    except IdentityError as exc:
+        return ("refused", exc.field, str(exc))
+
+
+def test_it_accepts_and_refuses_mobiles_exactly_as_the_identity_module():
+    rng = random.Random(11)
+    values = []
+    for first in "0123456789":
+        for _ in range(1500):
+            digits = first + f"{rng.randrange(10**9):09d}"
+            values += [digits, "91" + digits[2:], digits[:9], digits + "7", f"+91 {digits}", "0" + digits]
+    for value in values * 2:  # the second time, accepted prefixes are remembered
+        assert _outcome(rows.phone, value) == _outcome(normalise_phone, value), value
+
+
+def test_the_deciding_digits_are_read_off_the_pattern_shapes():
+    import re._constants as c
+    import re._parser as sre
+
+    def width(pattern: str) -> int:
+        return rows._deciding_width(sre.parse(pattern), sre, c)
+
+    assert width(r"1\d{7,12}") == 1
+    assert width(r"(?:000800|[2-9]\d\d)\d{7}|1\d{7,12}") == 6
+    assert width(r"180(?:0\d{4,9}|3\d{9})") == 4
+    assert not rows._plain(sre.parse(r"9(?=8)\d{9}"), c)  # a look-ahead reads past its width
+
+
+def _twice(value: int) -> tuple[int, int]:
+    return value * 2, os.getpid()
+
+
+def _failing(value: int) -> int:
+    if value == 3:
+        raise ValueError("row 3 is broken")
+    return value
+
+
+def _children() -> list[int]:
+    path = f"/proc/{os.getpid()}/task/{os.getpid()}/children"
+    return [int(pid) for pid in open(path).read().split()] if os.path.exists(path) else []
+
+
+def test_helpers_validate_in_order_and_are_reaped():
+    before = _children()
+    with parallel.parsed(lambda: iter(range(7)), _twice) as results:
+        got = list(results)
+    assert [value for value, _pid in got] == [0, 2, 4, 6, 8, 10, 12]
+    if threading.active_count() == 1:
+        assert {pid for _v, pid in got} - {os.getpid()}, "single-threaded: validated in helper processes"
+    assert _children() == before
+
+
+def test_a_helper_error_reaches_the_caller():
+    before = _children()
+    with pytest.raises(ValueError, match="row 3 is broken"), parallel.parsed(lambda: iter(range(7)), _failing) as r:
+        list(r)
+    assert _children() == before
+
+
+def test_a_process_with_threads_validates_in_line():
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with parallel.parsed(lambda: iter(range(3)), _twice) as results:
+            assert [pid for _v, pid in results] == [os.getpid()] * 3
+    finally:
+        stop.set()
+        other.join()
+
+
+class Sender:
+    def setUp(self):
+        self.api = self.client_for(self.hisar_officer)
+
+    def send(self, content: bytes) -> dict:
+        with self.captureOnCommitCallbacks(execute=True):
+            r = self.api.post(
+                "/api/v1/uploads/",
+                {"file": as_file(content), "kind": "beneficiaries", "district": self.hisar.pk},
+                format="multipart",
+            )
+        self.assertEqual(r.status_code, 202, r.content)
+        return self.api.get(f"/api/v1/uploads/{r.json()['id']}/").json()
+
+
+@override_settings(COVAX_BACKGROUND="eager")
+class PipelineTestCase(Sender, ApiTestCase):
+    def test_tabs_newlines_and_backslashes_in_free_text_are_stored_as_written(self):
+        people = person_rows(3)
+        people[0][7] = "Ward\t7\\B"
+        people[1][7] = "Civil Hospital\nAnnexe"
+        people[2][0] = "Anita \\ Rani"
+        self.assertEqual(self.send(csv_bytes(people))["rows_created"], 3)
+        stored = dict(Beneficiary.objects.values_list("upload_row", "employer"))
+        self.assertEqual((stored[2], stored[3]), ("Ward\t7\\B", "Civil Hospital\nAnnexe"))
+        self.assertTrue(Beneficiary.objects.filter(name="Anita \\ Rani").exists())
+
+    def test_a_reference_id_that_clashes_is_drawn_again(self):
+        taken = BeneficiaryFactory(district=self.hisar).reference_id
+        real = pipeline.reference_ids
+        draws = iter([lambda n: [taken] * n])  # the first draw hits a taken id
+
+        def draw(n):
+            return next(draws, real)(n)
+
+        with mock.patch.object(pipeline, "reference_ids", draw):
+            body = self.send(csv_bytes(person_rows(3)))
+        self.assertEqual((body["status"], body["rows_created"]), ("succeeded", 3))
+        refs = list(Beneficiary.objects.exclude(reference_id=taken).values_list("reference_id", flat=True))
+        self.assertEqual(len(set(refs)), 3)
+
+
+@pytest.mark.postgres
+@override_settings(COVAX_BACKGROUND="eager")
+class AuditedInsertTestCase(Sender, ApiTestCase):
+    def test_the_set_based_insert_writes_the_audit_rows_the_trigger_would(self):
+        events = apps.get_model("beneficiaries", "BeneficiaryEvent")
+        by_trigger = BeneficiaryFactory(district=self.hisar, employer="PHC", preferred_centre=self.centre_a)
+        people = [row + [str(self.centre_a.pk)] for row in person_rows(2)]
+        self.assertEqual(self.send(csv_bytes(people, [*HEADER, "centre_id"]))["rows_created"], 2)
+        uploaded = list(Beneficiary.objects.exclude(pk=by_trigger.pk).order_by("upload_row"))
+        # The row trigger stood aside for the upload's statement only: it records this one.
+        after = BeneficiaryFactory(district=self.hisar)
+        tracked = [f.attname for f in events._meta.concrete_fields if not f.name.startswith("pgh_")]
+        for person in [by_trigger, *uploaded, after]:
+            audit = list(events.objects.filter(pgh_obj_id=person.pk))
+            self.assertEqual([e.pgh_label for e in audit], ["insert"], f"one insert audit row for {person}")
+            for name in tracked:  # every column the trigger copies, copied
+                self.assertEqual(getattr(audit[0], name), getattr(person, name), name)
+        self.assertEqual(uploaded[0].preferred_centre_id, self.centre_a.pk)
