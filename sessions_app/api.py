@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
@@ -11,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from covax.api_views import ScopedPrimaryKeyRelatedField, ScopedViewSet
+from covax.errors import Conflict
 from sessions_app import services
 from sessions_app.api_doses import SessionListActions
 from sessions_app.models import Centre, District, FeeType, Session, SessionStatus, State, Vaccine
@@ -55,11 +57,24 @@ class CentreSerializer(serializers.ModelSerializer):
         r"^[1-9][0-9]{5}$", error_messages={"invalid": gettext_lazy("Pincode must be 6 digits.")}
     )
     fee_type = serializers.ChoiceField(choices=FeeType.choices, default=FeeType.FREE)
+    # Numbers in JSON (not DRF's default decimal strings), as maps and CoWIN clients read them.
     lat = serializers.DecimalField(
-        max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False, allow_null=True
+        max_digits=9,
+        decimal_places=6,
+        min_value=-90,
+        max_value=90,
+        required=False,
+        allow_null=True,
+        coerce_to_string=False,
     )
     long = serializers.DecimalField(
-        max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False, allow_null=True
+        max_digits=9,
+        decimal_places=6,
+        min_value=-180,
+        max_value=180,
+        required=False,
+        allow_null=True,
+        coerce_to_string=False,
     )
     fees = serializers.DictField(
         child=serializers.IntegerField(min_value=0, max_value=100000),
@@ -87,6 +102,15 @@ class CentreSerializer(serializers.ModelSerializer):
             "opens",
             "closes",
         ]
+
+
+class CentreUpdateSerializer(CentreSerializer):
+    """A centre's details change; its district does not (its sessions and people stay)."""
+
+    district = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta(CentreSerializer.Meta):
+        validators: list = []  # name unique in its district: the index answers 409 `already_exists`
 
 
 class VaccineSerializer(serializers.ModelSerializer):
@@ -199,17 +223,43 @@ class DistrictViewSet(ScopedViewSet):
 
 
 @extend_schema(tags=["centres"])
-class CentreViewSet(ScopedViewSet):
-    """Vaccination centres within your scope; state admins and district officers create them."""
+class CentreViewSet(mixins.UpdateModelMixin, ScopedViewSet):
+    """Vaccination centres within your scope; state admins and district officers create and change them."""
 
     queryset = Centre.objects.all()
     serializer_class = CentreSerializer
     write_perm = "covax.add_centre"
+    action_perms = {"partial_update": "covax.change_centre"}
     filterset_class = CentreFilter
     ordering_fields = ["name", "id", "pincode"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    api_errors = {"partial_update": ["already_exists"]}
 
     def perform_service(self, data):
         return services.centre_create(**data)
+
+    @extend_schema(
+        request=CentreUpdateSerializer,
+        responses={200: CentreSerializer},
+        examples=[
+            OpenApiExample(
+                "Now a paid centre",
+                request_only=True,
+                value={"fee_type": "Paid", "fees": {"COVISHIELD": 780}, "closes": "18:00"},
+            )
+        ],
+    )
+    def partial_update(self, request, *args, **kwargs):
+        """Change a centre's details: names, address, pincode, place on the map, hours, fee type and fees."""
+        centre = self.get_object()
+        body = CentreUpdateSerializer(centre, data=request.data, partial=True, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                centre = services.centre_update(centre=centre, **body.validated_data)
+        except IntegrityError:
+            raise Conflict(_("Something with the same name or code exists already."), code="already_exists") from None
+        return Response(CentreSerializer(centre, context=self.get_serializer_context()).data)
 
 
 @extend_schema(tags=["vaccines"])

@@ -100,3 +100,12 @@ class ReportsApiTestCase(ApiTestCase):
             self.assertEqual(api.get("/api/v1/reports/sessions/").json()["count"], 8)
         with self.assertNumQueries(3):  # token, doses by day, registered
             api.get("/api/v1/reports/coverage/")
+
+    def test_it_explains_a_bad_range_in_hindi_when_asked(self):
+        r = self.client_for(self.hisar_officer).get(
+            "/api/v1/reports/sessions/",
+            {"date_from": "2021-01-01", "date_to": "2022-06-01"},
+            HTTP_ACCEPT_LANGUAGE="hi",
+        )
+        self.assertEqual((r.status_code, r.json()["code"]), (400, "invalid"))
+        self.assertIn("एक बार में अधिक से अधिक 366 दिन माँगें", r.json()["detail"])
