@@ -233,7 +233,7 @@ def _store_people(upload: Upload, people: People) -> dict[int, tuple[int | None,
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                owners = _copy_insert(people.copy_text) if postgres else _orm_insert(people.records)
+                owners = _copy_insert(upload, people) if postgres else _orm_insert(people.records)
             if len(owners) == people.size:
                 return owners
             # A person removed (a rollback) between the insert and the look-up: again.
@@ -253,10 +253,10 @@ def _orm_insert(records: list[tuple]) -> dict[int, tuple[int | None, int | None]
     return {first[(t, h)]: (u, r) for t, h, u, r in rows if (t, h) in first}
 
 
-def _copy_insert(copy_text: str) -> dict[int, tuple[int | None, int | None]]:
+def _copy_insert(upload: Upload, people: People) -> dict[int, tuple[int | None, int | None]]:
     """COPY the chunk into a staging table, then one set-based insert that skips people
     who exist (the identity key's unique index decides, also against a concurrent
-    upload), then one look-up of every record's owner."""
+    upload) and answers the rows it created; the owners of the others are looked up."""
     table = Beneficiary._meta.db_table
     cols = ", ".join(_COLUMNS)
     insert, trigger = _insert_statement()
@@ -266,19 +266,26 @@ def _copy_insert(copy_text: str) -> dict[int, tuple[int | None, int | None]]:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS upload_stage AS SELECT {cols} FROM {table} WITH NO DATA")
         cursor.execute("TRUNCATE upload_stage")
         with cursor.copy(f"COPY upload_stage ({cols}) FROM STDIN") as copy:
-            copy.write(copy_text)
+            copy.write(people.copy_text)
         if trigger:  # the statement writes the audit rows itself (see _audited_insert)
             cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + trigger + "}"])
-        cursor.execute(insert)
+        cursor.execute(insert + " RETURNING upload_row")
+        owners = {row: (upload.pk, row) for (row,) in cursor.fetchall()}
         if trigger:
             cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
-        # A separate statement: it sees people a concurrent upload committed while the
-        # insert waited on them, which the insert's own snapshot does not.
+        if len(owners) == people.size:
+            return owners  # all new: a fresh list's usual case
+        # The others exist. A separate statement: it sees people a concurrent upload
+        # committed while the insert waited on them, which the insert's own snapshot
+        # does not. One look-up in the identity index per record (LATERAL … LIMIT 1
+        # keeps the planner from hashing the whole table on stale statistics).
         cursor.execute(
-            f"SELECT s.upload_row, b.created_by_upload_id, b.upload_row FROM upload_stage s "
-            f"JOIN {table} b ON b.id_type = s.id_type AND b.id_hash = s.id_hash"
+            f"SELECT s.upload_row, b.created_by_upload_id, b.upload_row FROM upload_stage s CROSS JOIN LATERAL "
+            f"(SELECT created_by_upload_id, upload_row FROM {table} WHERE id_type = s.id_type AND id_hash = s.id_hash "
+            "LIMIT 1) b WHERE s.upload_row NOT IN (SELECT unnest(%s::int[]))",  # a hashed anti-join
+            [list(owners)],
         )
-        return {first: (u, r) for first, u, r in cursor.fetchall()}
+        return owners | {first: (u, r) for first, u, r in cursor.fetchall()}
 
 
 @functools.cache
