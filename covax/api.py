@@ -6,9 +6,12 @@ Every error answers JSON with at least `code` (a stable machine word) and `detai
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DataError
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
@@ -40,6 +43,24 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/v1/"):
         return JsonResponse({"code": "not_found", "detail": str(exceptions.NotFound.default_detail)}, status=404)
     return page_not_found(request, exception)
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out sign-in (AXES_LOCKOUT_CALLABLE): the API's JSON
+    error with Retry-After for the token endpoint, the lockout page for the login form."""
+    from axes.helpers import get_cool_off
+
+    detail = _(
+        "Too many wrong passwords for this account from this device. "
+        "Try again in 30 minutes, or ask your district officer to unlock it."
+    )
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"code": "locked_out", "detail": detail}, status=429)
+        cool_off = get_cool_off(request)
+        if cool_off:
+            response["Retry-After"] = str(int(cool_off.total_seconds()))
+        return response
+    return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
 
 
 def exception_handler(exc, context):

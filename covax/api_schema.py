@@ -123,6 +123,11 @@ ERRORS: dict[str, ApiError] = {
     ),
     # 429: come back later.
     "throttled": ApiError(429, "Too many requests: wait `Retry-After` seconds.", "Request was throttled."),
+    "locked_out": ApiError(
+        429,
+        "Too many wrong passwords for this username from this address: wait `Retry-After` seconds.",
+        "Too many wrong passwords for this account from this device. Try again in 30 minutes…",
+    ),
 }
 
 _STATUS_TITLES = {

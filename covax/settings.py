@@ -189,6 +189,7 @@ AXES_COOLOFF_TIME = 0.5
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "covax.api.lockout_response"  # JSON for the API, the page above for people
 # The session cookie of a shared phone at a centre should not outlive the working day.
 SESSION_COOKIE_AGE = env.int("COVAX_SESSION_SECONDS", default=12 * 3600)
 LANGUAGE_COOKIE_HTTPONLY = True

@@ -122,7 +122,7 @@ class SchemaContentTestCase(TestCase):
         self.assertIn("unsupported_file", _codes(post["/api/v1/uploads/"], 400))
         self.assertEqual(_codes(post["/api/v1/uploads/{id}/rollback/"], 409), ["already_rolled_back", "running"])
         token = post["/api/v1/auth/token/"]
-        self.assertEqual(_codes(token, 429), ["throttled"])
+        self.assertEqual(_codes(token, 429), ["throttled", "locked_out"])
         self.assertIn("Retry-After", token["responses"]["429"]["headers"])
         self.assertIn("invalid_credentials", _codes(token, 400))
         patch = self.paths["/api/v1/sessions/{id}/"]["patch"]

@@ -39,12 +39,12 @@ class TokenThrottle(AnonRateThrottle):
 
 class TokenView(APIView):
     """Exchange a username and password for an API token. Failures count towards the
-    same brute-force lockout as the login page (django-axes)."""
+    same brute-force lockout as the login page (django-axes): 429 `locked_out`."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [TokenThrottle]
-    api_errors = {"post": ["invalid_credentials"]}
+    api_errors = {"post": ["invalid_credentials", "locked_out"]}
 
     @extend_schema(
         request=TokenInSerializer,
