@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 from pathlib import Path
 
 import yaml
@@ -14,7 +15,12 @@ from jsonschema import Draft4Validator, Draft202012Validator
 
 from sessions_app import public_schema
 
-REFERENCE = Path(settings.BASE_DIR).parent / "shared" / "reference" / "cowin-public-api-v2.yaml"
+# CoWIN's document lives beside the project (../shared/), never in it; CI may run from a
+# clone elsewhere and names it with COVAX_COWIN_REFERENCE (.ci/run finds it).
+REFERENCE = Path(
+    os.environ.get("COVAX_COWIN_REFERENCE")
+    or Path(settings.BASE_DIR).parent / "shared" / "reference" / "cowin-public-api-v2.yaml"
+)
 
 
 @functools.cache
