@@ -279,7 +279,7 @@ def schema_floor(path: Path, url: str, district) -> float:
     upload = Upload.objects.create(
         kind="beneficiaries", district=district, original_name="floor", sha256=f"floor-{time.time_ns()}"
     )
-    ignore = f"SELECT set_config('pgtrigger.ignore', '{{{trigger}}}', true);\n" if trigger else ""
+    ignore = f"SET LOCAL pgtrigger.ignore = '{{{trigger}}}';\n" if trigger else ""
     script = _STAGE.format(path=path) + _VIEW.format(district=district.pk, upload=upload.pk)
     return _psql(url, script + "BEGIN;\n" + ignore + statement + ";\nCOMMIT;\n")
 
