@@ -28,6 +28,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from beneficiaries.models import Beneficiary, Upload, UploadError, UploadKind, UploadStatus
 from beneficiaries.uploads import parallel, readers
@@ -72,7 +73,7 @@ def numbered_rows(path: Path, name: str) -> tuple[list[str], Iterator[tuple[int,
     try:
         _n, header = next(numbered)
     except StopIteration:
-        raise readers.Unreadable("The file is empty.") from None
+        raise readers.Unreadable(_("The file is empty.")) from None
     return header, numbered
 
 
@@ -120,9 +121,11 @@ def _start(upload: Upload, header: Header) -> tuple[int, Counts]:
     before anything is written. Then forget the errors of an earlier run."""
     total = readers.count_rows(Path(upload.file.path), upload.original_name)
     if total == 0:
-        raise readers.Unreadable("The file has a header but no rows.")
+        raise readers.Unreadable(_("The file has a header but no rows."))
     UploadError.objects.filter(upload=upload).delete()
-    notices = [UploadError(upload=upload, row=1, column=c, reason="Unknown column, ignored.") for c in header.ignored]
+    notices = [
+        UploadError(upload=upload, row=1, column=c, reason=_("Unknown column, ignored.")) for c in header.ignored
+    ]
     UploadError.objects.bulk_create(notices)
     return total, Counts()
 
