@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +22,7 @@ from beneficiaries.models import Beneficiary, CandidateStatus, DuplicateCandidat
 from covax.audit import audit_context
 from covax.errors import Conflict, ServiceError
 from sessions_app.models import Allocation, AllocationStatus, Session, Vaccination
-from sessions_app.services import vaccination_summary, vaccination_void
+from sessions_app.services import session_seats_move, vaccination_summary, vaccination_void
 
 
 # --- reading both people --------------------------------------------------------------
@@ -113,7 +112,7 @@ def _set_allocation_status(allocation_ids: list[int], status: str) -> None:
                 % {"id": session.pk, "date": session.date.strftime("%d-%m-%Y")},
                 code="unmerge_blocked",
             )
-        Session.objects.filter(pk=session.pk).update(allocated_count=F("allocated_count") + step)
+        session_seats_move(session_id=session.pk, step=step)
         Allocation.objects.filter(pk=allocation.pk).update(status=status)
 
 

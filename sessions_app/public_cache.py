@@ -31,7 +31,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.core.checks import Error, register
 from django.db import transaction
-from django.db.models.signals import post_delete, post_init, post_save
+from django.db.models.signals import post_delete, post_save
 from redis.exceptions import RedisError
 
 from covax.cache import _Breaker
@@ -374,11 +374,9 @@ def _on_allocation(sender, instance: Allocation, **kwargs) -> None:
     invalidate(_district_of_allocation(instance))
 
 
-def _on_new_allocation(sender, instance: Allocation, **kwargs) -> None:
-    # allocation_create inserts with bulk_create, which sends no post_save: an unsaved
-    # allocation being built for a session is the signal that its capacity will change.
-    if instance.pk is None and instance.session_id is not None:
-        _on_allocation(sender, instance)
+def invalidate_session(session_id: int) -> None:
+    """Seats of a session moved (sessions_app.services.session_seats_move)."""
+    invalidate(Session.objects.filter(pk=session_id).values_list("centre__district_id", flat=True).first())
 
 
 def _on_vaccination(sender, instance: Vaccination, **kwargs) -> None:
@@ -405,4 +403,3 @@ def connect() -> None:
         signal.connect(_on_centre, sender=Centre, dispatch_uid="pub_centre")
         signal.connect(_on_place, sender=District, dispatch_uid="pub_district")
         signal.connect(_on_place, sender=State, dispatch_uid="pub_state")
-    post_init.connect(_on_new_allocation, sender=Allocation, dispatch_uid="pub_new_allocation")

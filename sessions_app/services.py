@@ -475,7 +475,7 @@ def allocation_create(
         [Allocation(session=locked, beneficiary=p, dose=locked.dose, created_by=_user(user)) for p in chosen]
     )
     # The check constraint allocated_count <= capacity is the last word on overselling.
-    Session.objects.filter(pk=locked.pk).update(allocated_count=F("allocated_count") + len(chosen))
+    session_seats_move(session_id=locked.pk, step=len(chosen))
     session.allocated_count = locked.allocated_count + len(chosen)
     result.allocated = [p.reference_id for p in chosen]
     return result
@@ -490,7 +490,7 @@ def allocation_cancel(*, allocation: Allocation, user=None, reason: str = "") ->
             return row
         row.status = AllocationStatus.CANCELLED
         row.save(update_fields=["status"])
-        Session.objects.filter(pk=row.session_id).update(allocated_count=F("allocated_count") - 1)
+        session_seats_move(session_id=row.session_id, step=-1)
     return row
 
 
@@ -503,7 +503,17 @@ def _release_other_allocations(person: Beneficiary, dose: int, session: Session 
     for allocation in others.select_for_update():
         allocation.status = AllocationStatus.CANCELLED
         allocation.save(update_fields=["status"])
-        Session.objects.filter(pk=allocation.session_id).update(allocated_count=F("allocated_count") - 1)
+        session_seats_move(session_id=allocation.session_id, step=-1)
+
+
+def session_seats_move(*, session_id: int, step: int) -> None:
+    """Change a session's allocated count by `step`: the one place seats move, so the
+    public API's cache (sessions_app.public_cache) learns of every change — a queryset
+    update sends no signal. The check constraint allocated_count <= capacity guards it."""
+    from sessions_app.public_cache import invalidate_session
+
+    Session.objects.filter(pk=session_id).update(allocated_count=F("allocated_count") + step)
+    invalidate_session(session_id)
 
 
 def _user(user):
