@@ -6,27 +6,33 @@ a repeated `client_id`, 409 `already_vaccinated`, 422 for a broken dose rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import django_filters
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.fields import SkipField
 from rest_framework.response import Response
 
 from beneficiaries.models import Beneficiary
 from covax.accounts.permissions import HasRulePerm
 from covax.accounts.scope import get_scoped, scoped
-from covax.api_views import ScopedPrimaryKeyRelatedField, ScopedSlugRelatedField
 from sessions_app import selectors, services
-from sessions_app.models import Centre, Session, Source, Vaccination, Vaccine
+from sessions_app.models import Source, Vaccination
+
+# The largest id PostgreSQL's bigint holds: anything larger names nothing.
+MAX_ID = 2**63 - 1
+REFERENCES = ("beneficiary", "centre", "vaccine", "session")
 
 
 class VaccinationInSerializer(serializers.Serializer):
-    beneficiary = ScopedSlugRelatedField(slug_field="reference_id", queryset=Beneficiary.objects.all())
+    beneficiary = serializers.CharField(max_length=14, help_text="The person's reference id.")
     dose = serializers.IntegerField(min_value=1, max_value=10)
-    vaccine = serializers.SlugRelatedField(slug_field="code", queryset=Vaccine.objects.all())
-    centre = ScopedPrimaryKeyRelatedField(queryset=Centre.objects.all())
-    session = ScopedPrimaryKeyRelatedField(queryset=Session.objects.all(), required=False, allow_null=True)
+    vaccine = serializers.CharField(max_length=32, help_text="Vaccine code, e.g. COVISHIELD.")
+    centre = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    session = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
     lot_number = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
     administered_at = serializers.DateTimeField(required=False, help_text="When the dose was given (device time).")
     client_id = serializers.UUIDField(required=False, allow_null=True, help_text="Idempotency key.")
@@ -34,32 +40,67 @@ class VaccinationInSerializer(serializers.Serializer):
         choices=[Source.API, Source.OFFLINE], default=Source.API, help_text="`offline` for queued device records."
     )
 
+    def to_internal_value(self, data):
+        """Parse every field, then resolve the four references in one query
+        (selectors.dose_target); a reference outside the caller's scope reads as one
+        that does not exist. Every bad field is named in the same answer."""
+        try:
+            attrs, errors = super().to_internal_value(data), {}
+        except serializers.ValidationError as exc:
+            if not isinstance(data, Mapping):  # not even an object: nothing to resolve
+                raise
+            attrs, errors = {}, dict(exc.detail)
+        names = {name: self._parsed(data, name) for name in REFERENCES}
+        target = selectors.dose_target(
+            user=self.context["request"].user,
+            reference_id=names["beneficiary"],
+            centre_id=names["centre"],
+            vaccine_code=names["vaccine"],
+            session_id=names["session"],
+        )
+        missing = {
+            "beneficiary": _("No person with reference id %(value)s."),
+            "centre": _("No centre with id %(value)s."),
+            "vaccine": _("No vaccine with code %(value)s."),
+            "session": _("No session with id %(value)s."),
+        }
+        for name in REFERENCES:
+            found = getattr(target, name)
+            if names[name] is not None and found is None and name not in errors:
+                errors[name] = [missing[name] % {"value": str(names[name])[:32]}]
+            attrs[name] = found
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
-class VaccinationSerializer(serializers.ModelSerializer):
-    beneficiary = serializers.CharField(source="beneficiary.reference_id")
+    def _parsed(self, data, name: str):
+        """The field's value if it parses, else None (its error is already reported)."""
+        field = self.fields[name]
+        try:
+            return field.run_validation(field.get_value(data))
+        except (serializers.ValidationError, SkipField):
+            return None
+
+
+class VaccinationSerializer(serializers.Serializer):
+    """A dose record. A plain Serializer, not a ModelSerializer: this one answers every
+    dose marked, and a ModelSerializer introspects the model afresh each time."""
+
+    id = serializers.IntegerField(read_only=True)
+    beneficiary = serializers.CharField(source="beneficiary.reference_id", help_text="The person's reference id.")
+    dose = serializers.IntegerField()
     vaccine = serializers.CharField(source="vaccine.code")
+    lot_number = serializers.CharField()
+    centre = serializers.IntegerField(source="centre_id")
     centre_name = serializers.CharField(source="centre.name")
+    session = serializers.IntegerField(source="session_id", allow_null=True)
+    administered_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    source = serializers.ChoiceField(choices=Source.choices)
+    client_id = serializers.UUIDField(allow_null=True)
     voided = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Vaccination
-        fields = [
-            "id",
-            "beneficiary",
-            "dose",
-            "vaccine",
-            "lot_number",
-            "centre",
-            "centre_name",
-            "session",
-            "administered_at",
-            "received_at",
-            "source",
-            "client_id",
-            "voided",
-            "voided_at",
-            "void_reason",
-        ]
+    voided_at = serializers.DateTimeField(allow_null=True)
+    void_reason = serializers.CharField()
 
     def get_voided(self, obj) -> bool:
         return obj.voided_at is not None

@@ -16,7 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from beneficiaries.models import Beneficiary
+from covax.accounts.scope import reach
 from covax.errors import RuleBroken
+from sessions_app import dose_sql
 from sessions_app.models import Allocation, AllocationStatus, Session, Vaccination
 
 
@@ -173,4 +175,20 @@ def why_on_list(*, session: Session, beneficiary: Beneficiary) -> Explanation:
         "due",
         _("On the list: allocated on %(date)s and due for dose %(dose)s.")
         % {"date": _day(allocation.created_at), "dose": session.dose},
+    )
+
+
+def dose_target(
+    *, user, reference_id: str | None, centre_id: int | None, vaccine_code: str | None, session_id: int | None
+) -> dose_sql.Target:
+    """The person, centre, vaccine and session a dose request names, each None unless it
+    exists within the user's scope: one query (sessions_app/dose_sql.py says why)."""
+    if "\x00" in (reference_id or "") + (vaccine_code or ""):  # PostgreSQL cannot compare text with NUL
+        reference_id = vaccine_code = None
+    return dose_sql.target_read(
+        reach=reach(user),
+        reference_id=reference_id,
+        centre_id=centre_id,
+        vaccine_code=vaccine_code,
+        session_id=session_id,
     )

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from beneficiaries.models import Beneficiary
 from covax.audit import audit_context
 from covax.errors import Conflict, RuleBroken, ServiceError
+from sessions_app import dose_sql, public_cache
 from sessions_app.models import (
     Allocation,
     AllocationStatus,
@@ -177,12 +178,7 @@ def dose_check(*, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, when: d
     Used by recording (under the person's row lock) and by the session list's
     "why (not) on this list" explanation.
     """
-    if dose < 1 or dose > vaccine.doses:
-        raise RuleBroken(
-            _("%(vaccine)s has %(n)s doses; there is no dose %(dose)s.")
-            % {"vaccine": vaccine.code, "n": vaccine.doses, "dose": dose},
-            code="invalid_dose",
-        )
+    _check_dose_number(dose, vaccine)
     if dose == 1:
         return
     previous = (
@@ -191,6 +187,15 @@ def dose_check(*, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, when: d
         .first()
     )
     _check_previous(previous, dose=dose, vaccine=vaccine, when=when)
+
+
+def _check_dose_number(dose: int, vaccine: Vaccine) -> None:
+    if dose < 1 or dose > vaccine.doses:
+        raise RuleBroken(
+            _("%(vaccine)s has %(n)s doses; there is no dose %(dose)s.")
+            % {"vaccine": vaccine.code, "n": vaccine.doses, "dose": dose},
+            code="invalid_dose",
+        )
 
 
 def _check_previous(previous: Vaccination | None, *, dose: int, vaccine: Vaccine, when: dt.datetime) -> None:
@@ -255,26 +260,28 @@ def vaccination_record(
             # Lock the person's row: two devices marking the same person at the same
             # moment queue here, and the second one sees the first one's dose (SPEC §3
             # guard 4). A replayed client_id is looked up under the lock only.
-            person = Beneficiary.objects.select_for_update().get(pk=beneficiary.pk)
-            keyed, existing = _earlier(person, dose, client_id)
+            facts = _facts_lock(person_id=beneficiary.pk, dose=dose, client_id=client_id)
+            keyed, existing, previous = _sorted_facts(facts.records, beneficiary.pk, dose, client_id)
             if keyed:
-                return _replay(keyed, person, dose, vaccine, centre), False
+                return _replay(keyed, beneficiary, dose, vaccine, centre), False
             if administered_at > now + CLOCK_SKEW:
                 raise RuleBroken(_("The time the dose was given is in the future."), code="administered_in_future")
-            if person.merged_into_id:
+            if facts.merged_into_id:
                 raise RuleBroken(
                     _("This record was merged into %(ref)s; record the dose there.")
-                    % {"ref": person.merged_into.reference_id},
+                    % {"ref": Beneficiary.objects.values_list("reference_id", flat=True).get(pk=facts.merged_into_id)},
                     code="beneficiary_merged",
                 )
             if existing:
-                existing.beneficiary = person
+                existing.beneficiary = beneficiary
                 raise _already_vaccinated(existing)  # loads its vaccine and centre: the rare path
-            dose_check(beneficiary=person, dose=dose, vaccine=vaccine, when=administered_at)
+            _check_dose_number(dose, vaccine)
+            if dose > 1:
+                _check_previous(previous, dose=dose, vaccine=vaccine, when=administered_at)
             if session is not None:
                 _check_session(session, centre=centre, vaccine=vaccine, dose=dose)
-            record = Vaccination.objects.create(
-                beneficiary=person,
+            record = Vaccination(
+                beneficiary=beneficiary,
                 dose=dose,
                 vaccine=vaccine,
                 centre=centre,
@@ -287,7 +294,10 @@ def vaccination_record(
                 vaccinator_name=vaccinator_name.strip(),
                 upload=upload,
             )
-            _release_other_allocations(person, dose, session)
+            for session_id in _record_insert(record):
+                session_seats_move(session_id=session_id, step=-1)
+            # The public calendar counts doses; a hand-written insert sends no post_save.
+            public_cache.invalidate(centre.district_id)
     except IntegrityError:
         # Only reachable when the row lock was bypassed (SQLite, or a writer that does
         # not use this service): the unique constraints decide, we explain. Explaining
@@ -298,8 +308,50 @@ def vaccination_record(
         if existing:
             raise _already_vaccinated(existing) from None
         raise
-    record.beneficiary = person
     return record, True
+
+
+def _facts_lock(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> dose_sql.Facts:
+    """The person's row locked, with their live records of this dose and the one before
+    and the record of this client_id: one statement on PostgreSQL (dose_sql.py)."""
+    if connection.vendor == "postgresql":
+        return dose_sql.facts_lock(person_id=person_id, dose=dose, client_id=client_id)
+    person = Beneficiary.objects.select_for_update().only("merged_into_id").get(pk=person_id)
+    live = Q(beneficiary_id=person_id, dose__in=[dose, dose - 1], voided_at__isnull=True)
+    records = Vaccination.objects.filter(live | Q(client_id=client_id) if client_id else live)
+    return dose_sql.Facts(merged_into_id=person.merged_into_id, records=list(records))
+
+
+def _sorted_facts(
+    records: list[Vaccination], person_id: int, dose: int, client_id: uuid.UUID | None
+) -> tuple[Vaccination | None, Vaccination | None, Vaccination | None]:
+    """(the record of this client_id, the live record of this dose, of the dose before)."""
+    keyed = same = previous = None
+    for r in records:
+        if client_id and r.client_id == client_id:
+            keyed = r
+        if r.beneficiary_id == person_id and r.voided_at is None:
+            if r.dose == dose:
+                same = r
+            elif r.dose == dose - 1:
+                previous = r
+    return keyed, same, previous
+
+
+def _record_insert(record: Vaccination) -> list[int]:
+    """Write the record and release the person's places for this dose in other
+    sessions; returns those sessions. One statement on PostgreSQL (dose_sql.py)."""
+    if connection.vendor == "postgresql":
+        return dose_sql.record_insert(record)
+    record.save(force_insert=True)
+    others = Allocation.objects.filter(
+        beneficiary_id=record.beneficiary_id, dose=record.dose, status=AllocationStatus.ACTIVE
+    )
+    if record.session_id is not None:
+        others = others.exclude(session_id=record.session_id)
+    released = list(others.values_list("session_id", flat=True))
+    others.update(status=AllocationStatus.CANCELLED)
+    return released
 
 
 def vaccination_void(*, vaccination: Vaccination, reason: str, user=None) -> Vaccination:
@@ -492,18 +544,6 @@ def allocation_cancel(*, allocation: Allocation, user=None, reason: str = "") ->
         row.save(update_fields=["status"])
         session_seats_move(session_id=row.session_id, step=-1)
     return row
-
-
-def _release_other_allocations(person: Beneficiary, dose: int, session: Session | None) -> None:
-    """A dose recorded anywhere frees the place the person held in another session for
-    that dose (the person's row lock is held: see the lock order in allocation_create)."""
-    others = Allocation.objects.filter(beneficiary=person, dose=dose, status=AllocationStatus.ACTIVE)
-    if session is not None:
-        others = others.exclude(session=session)
-    for allocation in others.select_for_update():
-        allocation.status = AllocationStatus.CANCELLED
-        allocation.save(update_fields=["status"])
-        session_seats_move(session_id=allocation.session_id, step=-1)
 
 
 def session_seats_move(*, session_id: int, step: int) -> None:

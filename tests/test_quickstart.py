@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -77,9 +78,46 @@ def test_it_serves_the_portal_on_the_embedded_default(tmp_path):
         req = urllib.request.Request(f"{base}/api/v1/beneficiaries/", headers={"Authorization": f"Token {token}"})
         assert json.load(urllib.request.urlopen(req, timeout=5))["count"] == 200
         _upload_runs_in_the_background(base, token)
+        _staff_mark_a_dose(base)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _api(base: str, path: str, token: str, body: dict | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(base + path, data=data, headers=headers), timeout=10) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def _staff_mark_a_dose(base: str) -> None:
+    """Dose marking on SQLite takes the ORM path of vaccination_record (PostgreSQL runs
+    hand-written statements): a first dose is recorded once, a second try is refused."""
+    req = urllib.request.Request(
+        f"{base}/api/v1/auth/token/",
+        data=json.dumps({"username": "jindal_staff", "password": "covax-demo-2021"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    token = json.load(urllib.request.urlopen(req, timeout=5))["token"]
+    _, me = _api(base, "/api/v1/users/", token)
+    centre = me["results"][0]["centre"]
+    _, vaccines = _api(base, "/api/v1/vaccines/", token)
+    _, people = _api(base, "/api/v1/beneficiaries/?page_size=50", token)
+    for person in people["results"]:
+        body = {"beneficiary": person["reference_id"], "dose": 1, "vaccine": vaccines["results"][0]["code"]}
+        status, record = _api(base, "/api/v1/vaccinations/", token, {**body, "centre": centre})
+        if status == 201:
+            break
+        assert status == 409, record  # this demo person has dose 1 already
+    else:
+        pytest.fail("no demo person was due for dose 1")
+    assert record["beneficiary"] == person["reference_id"]
+    status, again = _api(base, "/api/v1/vaccinations/", token, {**body, "centre": centre})
+    assert (status, again["code"], again["existing"]["id"]) == (409, "already_vaccinated", record["id"])
 
 
 def _multipart(fields: dict[str, str], name: str, content: bytes) -> tuple[bytes, str]:

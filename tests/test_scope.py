@@ -94,3 +94,50 @@ class ScopeTestCase(ApiTestCase):
         with self.assertNumQueries(4):
             r = client.get("/api/v1/beneficiaries/")
         self.assertEqual(r.json()["count"], 21)
+
+
+class DoseTargetReachTestCase(ApiTestCase):
+    """The dose path resolves what a request names in one hand-written statement
+    (sessions_app/dose_sql.py): it must reach exactly what `scoped()` reaches."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.persons = [BeneficiaryFactory(district=d) for d in (cls.hisar, cls.kurukshetra, cls.muzaffarpur)]
+        cls.centres = [cls.centre_a, cls.centre_a2, cls.centre_b, cls.centre_c]
+        cls.sessions = [SessionFactory(centre=c, vaccine=cls.covishield) for c in cls.centres]
+
+    def test_it_reaches_what_scoped_reaches_for_every_role(self):
+        from beneficiaries.models import Beneficiary
+        from covax.accounts.scope import scoped
+        from sessions_app.models import Centre, Session
+        from sessions_app.selectors import dose_target
+
+        users = [
+            self.superuser,
+            self.haryana_admin,
+            self.bihar_admin,
+            self.hisar_officer,
+            self.kkr_officer,
+            self.staff_a,
+            self.staff_a2,
+            self.staff_b,
+        ]
+        for user in users:
+            for person, centre, session in zip(self.persons * 2, self.centres, self.sessions, strict=False):
+                with self.subTest(user=user.username, person=person.district.name, centre=centre.name):
+                    target = dose_target(
+                        user=user,
+                        reference_id=person.reference_id,
+                        centre_id=centre.pk,
+                        vaccine_code="COVISHIELD",
+                        session_id=session.pk,
+                    )
+                    expected = (
+                        scoped(Beneficiary.objects.filter(pk=person.pk), user).exists(),
+                        scoped(Centre.objects.filter(pk=centre.pk), user).exists(),
+                        scoped(Session.objects.filter(pk=session.pk), user).exists(),
+                    )
+                    got = (target.beneficiary is not None, target.centre is not None, target.session is not None)
+                    self.assertEqual(got, expected)
+                    self.assertEqual(target.vaccine.code, "COVISHIELD")

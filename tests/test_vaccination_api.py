@@ -95,6 +95,60 @@ class VaccinationApiTestCase(ApiTestCase):
         self.assertEqual(r.status_code, 400)
         self.assertEqual(set(r.json()["errors"]), {"dose", "beneficiary"})
 
+    def test_it_names_each_reference_that_names_nothing(self):
+        r = self.post(vaccine="SPUTNIK", centre=10**12, session=10**12)
+        self.assertEqual(r.status_code, 400)
+        self.assertEqual(set(r.json()["errors"]), {"vaccine", "centre", "session"})
+        self.assertIn("SPUTNIK", r.json()["errors"]["vaccine"][0])
+        r = self.post(beneficiary="12\x0034", centre=2**70)
+        self.assertEqual(r.status_code, 400)
+        self.assertEqual(set(r.json()["errors"]), {"beneficiary", "centre"})
+
+    def test_it_names_a_missing_reference_in_hindi(self):
+        r = self.api.post(
+            "/api/v1/vaccinations/", self.body(beneficiary="00000000000000"), format="json", HTTP_ACCEPT_LANGUAGE="hi"
+        )
+        self.assertEqual(r.status_code, 400)
+        self.assertIn("कोई व्यक्ति नहीं", r.json()["errors"]["beneficiary"][0])
+
+    def test_it_answers_a_body_that_is_not_an_object_with_400(self):
+        for body in ([None, None], "dose", 7):
+            r = self.api.post("/api/v1/vaccinations/", body, format="json")
+            self.assertEqual(r.status_code, 400, body)
+            self.assertEqual(r.json()["code"], "invalid")
+        self.assertEqual(Vaccination.objects.count(), 0)
+
+    def test_it_refuses_a_session_outside_scope_as_one_that_does_not_exist(self):
+        other = session_at(self.centre_b, self.covishield)
+        r = self.post(session=other.pk)
+        self.assertEqual(r.status_code, 400)
+        self.assertEqual(set(r.json()["errors"]), {"session"})
+
+    def test_it_releases_the_persons_place_in_another_session(self):
+        from sessions_app.models import Allocation, Session
+        from sessions_app.services import allocation_create
+
+        elsewhere = session_at(self.centre_a2, self.covishield)
+        allocation_create(session=elsewhere, user=self.hisar_officer, reference_ids=[self.person.reference_id])
+        self.assertEqual(Session.objects.get(pk=elsewhere.pk).allocated_count, 1)
+        self.assertEqual(self.post().status_code, 201)
+        self.assertEqual(Session.objects.get(pk=elsewhere.pk).allocated_count, 0)
+        self.assertEqual(Allocation.objects.get(session=elsewhere).status, "cancelled")
+
+    @pytest.mark.postgres
+    def test_it_marks_a_dose_in_four_queries(self):
+        # token, what the request names, the person's lock with their records, the
+        # insert (with the release of other places); plus BEGIN/COMMIT, not counted.
+        from django.test.utils import CaptureQueriesContext
+
+        self.post(beneficiary=people(1, district=self.hisar)[0].reference_id)
+        with CaptureQueriesContext(connection) as queries:
+            r = self.post()
+        self.assertEqual(r.status_code, 201, r.content)
+        # Inside the test's transaction, BEGIN/COMMIT become SAVEPOINT/RELEASE.
+        statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+        self.assertEqual(len(statements), 4, "\n\n".join(statements))
+
     def test_staff_cannot_record_at_another_centre_or_for_people_outside_scope(self):
         self.assertEqual(self.post(centre=self.centre_b.pk, session=None).status_code, 400)
         stranger = people(1, district=self.kurukshetra)[0]

@@ -82,6 +82,33 @@ def _user_scope(user) -> Q:
     return own
 
 
+@dataclass(frozen=True)
+class Reach:
+    """`scope_q` as plain ids, for the dose path's hand-written statements
+    (sessions_app/dose_sql.py). At most one id is set; none and not `everything` means
+    nothing. A centre's staff reach their centre, and people of its district."""
+
+    everything: bool = False
+    state_id: int | None = None
+    district_id: int | None = None
+    centre_id: int | None = None
+
+
+def reach(user) -> Reach:
+    """The same rules as `scope_q` (tests/test_scope.py holds both to the same answers)."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return Reach()
+    if user.is_superuser or user.role == Role.SUPERUSER:
+        return Reach(everything=True)
+    if user.role == Role.STATE_ADMIN:
+        return Reach(state_id=user.state_id)
+    if user.role == Role.DISTRICT_OFFICER:
+        return Reach(district_id=user.district_id)
+    if user.role == Role.CENTRE_STAFF:
+        return Reach(centre_id=user.centre_id)
+    return Reach()
+
+
 def scoped(queryset: QuerySet[M], user) -> QuerySet[M]:
     q = scope_q(queryset.model, user)
     return queryset if q is None else queryset.filter(q)
