@@ -1,6 +1,6 @@
 """The upload pipeline's fast paths keep the rules (SPEC §3 Uploads, §6): mobiles are
 accepted and refused exactly as the identity module does, the set-based insert writes
-the audit rows the per-row trigger would, free text survives COPY, a reference id that
+the audit rows one save would, free text survives COPY, a reference id that
 clashes is drawn again, and rows are validated in helper processes only where forking
 is safe, whose errors reach the caller and which never outlive it."""
 
@@ -11,6 +11,7 @@ import random
 import threading
 from unittest import mock
 
+import pghistory
 import pytest
 from django.apps import apps
 from django.test import override_settings
@@ -149,7 +150,6 @@ class AuditedInsertTestCase(Sender, ApiTestCase):
         people = [row + [str(self.centre_a.pk)] for row in person_rows(2)]
         self.assertEqual(self.send(csv_bytes(people, [*HEADER, "centre_id"]))["rows_created"], 2)
         uploaded = list(Beneficiary.objects.exclude(pk=by_trigger.pk).order_by("upload_row"))
-        # The row trigger stood aside for the upload's statement only: it records this one.
         after = BeneficiaryFactory(district=self.hisar)
         tracked = [f.attname for f in events._meta.concrete_fields if not f.name.startswith("pgh_")]
         for person in [by_trigger, *uploaded, after]:
@@ -158,3 +158,30 @@ class AuditedInsertTestCase(Sender, ApiTestCase):
             for name in tracked:  # every column the trigger copies, copied
                 self.assertEqual(getattr(audit[0], name), getattr(person, name), name)
         self.assertEqual(uploaded[0].preferred_centre_id, self.centre_a.pk)
+
+    def test_people_are_audited_once_per_change_with_their_context(self):
+        """The audit trigger runs per statement (beneficiaries/models.py): every row a
+        statement inserts, changes or deletes still gets its own audit row, with the
+        context of the change; a save that changes nothing, or a statement that touches
+        no row, writes none."""
+        events = apps.get_model("beneficiaries", "BeneficiaryEvent")
+        with pghistory.context(reason="checking the audit"):
+            a = BeneficiaryFactory(district=self.hisar, name="Sunita Devi")
+            b = BeneficiaryFactory(district=self.hisar)
+            a.name = "Sunita Sharma"
+            a.save()
+            b.save()  # nothing changed
+            self.assertEqual(Beneficiary.objects.filter(pk__in=[a.pk, b.pk]).update(employer="PHC Mangali"), 2)
+            self.assertEqual(Beneficiary.objects.filter(pk=-1).update(employer="nobody"), 0)
+            b_pk = b.pk
+            b.delete()
+        audit_a = list(events.objects.filter(pgh_obj_id=a.pk).order_by("pgh_id"))
+        audit_b = list(events.objects.filter(pgh_obj_id=b_pk).order_by("pgh_id"))
+        self.assertEqual([e.pgh_label for e in audit_a], ["insert", "update", "update"])
+        self.assertEqual([e.pgh_label for e in audit_b], ["insert", "update", "delete"])
+        self.assertEqual([e.name for e in audit_a], ["Sunita Devi", "Sunita Sharma", "Sunita Sharma"])
+        self.assertEqual([e.employer for e in audit_a][-1], "PHC Mangali")
+        self.assertEqual(audit_b[-1].employer, "PHC Mangali", "a delete keeps the row as it was")
+        for event in audit_a + audit_b:
+            self.assertEqual(event.pgh_context.metadata["reason"], "checking the audit")
+        self.assertFalse(events.objects.filter(employer="nobody").exists())

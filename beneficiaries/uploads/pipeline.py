@@ -8,8 +8,8 @@ with the same rows and counts as an uninterrupted run:
 - doses carry an idempotency key derived from (upload, row), so a re-run replays them;
 - the counts are recomputed from the first row on every run.
 Fast: rows are validated in helper processes (parallel.py) while this one stores the
-chunks before them; PostgreSQL takes each chunk with one COPY and one set-based insert
-that also writes the audit rows. Memory stays flat: a few chunks of rows at a time,
+chunks before them; PostgreSQL takes each chunk with one COPY and one set-based insert,
+whose audit rows a statement-level trigger writes. Memory stays flat: a few chunks of rows at a time,
 plus one 64-bit number per person of another upload seen in the file.
 """
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -262,7 +262,7 @@ def _copy_insert(upload: Upload, people: People) -> dict[int, tuple[int | None, 
     upload) and answers the rows it created; the owners of the others are looked up."""
     table = Beneficiary._meta.db_table
     cols = ", ".join(_COLUMNS)
-    insert, trigger = _insert_statement()
+    insert = _insert_statement()
     with connection.cursor() as cursor:
         # Only the copied columns, without constraints: the real table's constraints
         # apply when the rows move over.
@@ -270,12 +270,8 @@ def _copy_insert(upload: Upload, people: People) -> dict[int, tuple[int | None, 
         cursor.execute("TRUNCATE upload_stage")
         with cursor.copy(f"COPY upload_stage ({cols}) FROM STDIN") as copy:
             copy.write(people.copy_text)
-        if trigger:  # the statement writes the audit rows itself (see _audited_insert)
-            cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{" + trigger + "}"])
         cursor.execute(insert + " RETURNING upload_row")
         owners = {row: (upload.pk, row) for (row,) in cursor.fetchall()}
-        if trigger:
-            cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
         if len(owners) == people.size:
             return owners  # all new: a fresh list's usual case
         # The others exist. A separate statement: it sees people a concurrent upload
@@ -292,61 +288,16 @@ def _copy_insert(upload: Upload, people: People) -> dict[int, tuple[int | None, 
 
 
 @functools.cache
-def _insert_statement() -> tuple[str, str | None]:
-    """The set-based insert, and the audit trigger it stands in for (or None)."""
+def _insert_statement() -> str:
+    """The set-based insert. Its audit rows (SPEC §6: every change audited) are written
+    by pghistory's statement-level trigger on the beneficiary table, once per
+    statement from the rows it inserted (beneficiaries/models.py)."""
     table = Beneficiary._meta.db_table
     cols = ", ".join(_COLUMNS)
-    insert = (
+    return (
         f"INSERT INTO {table} ({cols}, created_at) SELECT {cols}, now() FROM upload_stage "
         "ON CONFLICT (id_type, id_hash) DO NOTHING"
     )
-    audited = _audited_insert(insert)
-    return audited if audited else (insert, None)
-
-
-def _audited_insert(insert: str) -> tuple[str, str] | None:
-    """pghistory audits every insert with a row trigger (SPEC §6: every change audited)
-    that costs about five times the insert itself, per row. For a chunk the statement
-    writes the very same audit rows set-based instead, as pghistory's own
-    statement-level triggers do, while that row trigger is told to stand aside for it
-    (pgtrigger.ignore, local to the transaction). None if the tracker is configured
-    in a way this does not reproduce: the row trigger then does the work."""
-    try:
-        import pgtrigger
-        from pghistory import config as pgh_config
-        from pghistory.trigger import Event
-    except ImportError:
-        return None
-    found = [
-        t for model, t in pgtrigger.registered()
-        if model is Beneficiary and isinstance(t, Event) and t.operation == pgtrigger.Insert
-        and t.when == pgtrigger.After and t.level == pgtrigger.Row and t.condition is None and t.row == "NEW"
-    ]  # fmt: skip
-    if len(found) != 1:
-        return None
-    trigger = found[0]
-    events = trigger.event_model
-    tracked = {f.name for f in events.pgh_tracked_model._meta.fields}
-    values = {
-        f.column: f'created."{f.column}"'
-        for f in events._meta.fields
-        if f.concrete and f.name in tracked and not isinstance(f, models.AutoField | models.GeneratedField)
-    }
-    values["pgh_created_at"] = pgh_config.created_at_function()
-    values["pgh_label"] = f"'{trigger.label}'"
-    if hasattr(events, "pgh_obj"):
-        values["pgh_obj_id"] = f'created."{Beneficiary._meta.pk.column}"'
-    if hasattr(events, "pgh_context"):
-        if not isinstance(events._meta.get_field("pgh_context"), models.ForeignKey):
-            return None
-        values["pgh_context_id"] = "context.value"
-    cols = ", ".join(f'"{c}"' for c in values)
-    sql = (
-        f"WITH context AS MATERIALIZED (SELECT _pgh_attach_context() AS value), "
-        f"created AS ({insert} RETURNING *) "
-        f'INSERT INTO "{events._meta.db_table}" ({cols}) SELECT {", ".join(values.values())} FROM created, context'
-    )
-    return sql, trigger.get_pgid(Beneficiary)
 
 
 # --- doses ---------------------------------------------------------------------------
