@@ -82,9 +82,14 @@ class VaccinationInSerializer(serializers.Serializer):
             return None
 
 
+_TIME = serializers.DateTimeField()  # unbound: formats a time as the declared fields do
+
+
 class VaccinationSerializer(serializers.Serializer):
-    """A dose record. A plain Serializer, not a ModelSerializer: this one answers every
-    dose marked, and a ModelSerializer introspects the model afresh each time."""
+    """A dose record. The fields declare the shape (for the schema); `to_representation`
+    renders it without copying and binding fifteen fields for every record, which cost
+    ~0.4 ms of CPU per dose marked (SPEC §6). tests/test_vaccination_api.py holds the
+    two to the same output."""
 
     id = serializers.IntegerField(read_only=True)
     beneficiary = serializers.CharField(source="beneficiary.reference_id", help_text="The person's reference id.")
@@ -101,6 +106,26 @@ class VaccinationSerializer(serializers.Serializer):
     voided = serializers.SerializerMethodField()
     voided_at = serializers.DateTimeField(allow_null=True)
     void_reason = serializers.CharField()
+
+    def to_representation(self, obj) -> dict:
+        time = _TIME.to_representation
+        return {
+            "id": obj.pk,
+            "beneficiary": obj.beneficiary.reference_id,
+            "dose": obj.dose,
+            "vaccine": obj.vaccine.code,
+            "lot_number": obj.lot_number,
+            "centre": obj.centre_id,
+            "centre_name": obj.centre.name,
+            "session": obj.session_id,
+            "administered_at": time(obj.administered_at),
+            "received_at": time(obj.received_at),
+            "source": obj.source,
+            "client_id": str(obj.client_id) if obj.client_id else None,
+            "voided": obj.voided_at is not None,
+            "voided_at": time(obj.voided_at) if obj.voided_at else None,
+            "void_reason": obj.void_reason,
+        }
 
     def get_voided(self, obj) -> bool:
         return obj.voided_at is not None

@@ -95,6 +95,22 @@ class VaccinationApiTestCase(ApiTestCase):
         self.assertEqual(r.status_code, 400)
         self.assertEqual(set(r.json()["errors"]), {"dose", "beneficiary"})
 
+    def test_it_renders_a_record_as_its_declared_fields_do(self):
+        from rest_framework import serializers
+
+        from sessions_app.api_doses import VaccinationSerializer
+
+        self.post(client_id=str(uuid.uuid4()), administered_at=days_ago(0).isoformat())
+        walk_in = people(1, district=self.hisar)[0]
+        self.post(beneficiary=walk_in.reference_id, session=None)
+        record_id = Vaccination.objects.get(beneficiary=walk_in).pk
+        self.api.post(f"/api/v1/vaccinations/{record_id}/void/", {"reason": "wrong person"}, format="json")
+        self.assertEqual(Vaccination.objects.count(), 2)
+        for record in Vaccination.objects.select_related("beneficiary", "vaccine", "centre"):
+            serializer = VaccinationSerializer(record)
+            declared = serializers.Serializer.to_representation(serializer, record)
+            self.assertEqual(serializer.data, declared)
+
     def test_it_names_each_reference_that_names_nothing(self):
         r = self.post(vaccine="SPUTNIK", centre=10**12, session=10**12)
         self.assertEqual(r.status_code, 400)
