@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 AADHAAR, PAN, EPIC, PASSPORT, DL, OTHER = "aadhaar", "pan", "epic", "passport", "driving_licence", "other"
@@ -75,10 +76,27 @@ _P = [
 _INV = [0, 4, 3, 2, 1, 5, 6, 7, 8, 9]
 
 
+def _pair_tables() -> list[bytes]:
+    """Two Verhoeff steps in one look-up: _PAIRS[j % 4][c * 100 + v] is the check after
+    the digits at reversed positions 2j and 2j + 1 (v = their two-digit value, read left
+    to right), from the check c before them."""
+    tables = []
+    for j in range(4):
+        right, left = _P[(2 * j) % 8], _P[(2 * j + 1) % 8]
+        tables.append(bytes(_D[_D[c][right[v % 10]]][left[v // 10]] for c in range(10) for v in range(100)))
+    return tables
+
+
+_PAIRS = _pair_tables()
+
+
 def _verhoeff(digits: str) -> int:
-    check = 0
-    for i, ch in enumerate(reversed(digits)):
-        check = _D[check][_P[i % 8][int(ch)]]
+    check, rest = 0, int(digits)
+    for j in range(len(digits) // 2):
+        rest, pair = divmod(rest, 100)  # the two rightmost digits not yet read
+        check = _PAIRS[j % 4][check * 100 + pair]
+    if len(digits) % 2:  # an odd length: the first digit is left, at reversed position len - 1
+        check = _D[check][_P[(len(digits) - 1) % 8][rest]]
     return check
 
 
@@ -101,9 +119,17 @@ _PATTERNS = {
 _FREE_FORM = re.compile(r"^[A-Z0-9/]{4,32}$")
 
 
+# A list spells its ID types a handful of ways: each spelling is looked up once.
+_TYPE_SEEN: dict[str, str] = {}
+
+
 def normalise_id_type(raw: str) -> str:
+    if (code := _TYPE_SEEN.get(raw)) if isinstance(raw, str) else None:
+        return code
     key = " ".join(str(raw or "").replace("_", " ").split()).lower()
     code = ID_TYPE_ALIASES.get(key) or ID_TYPE_ALIASES.get(key.replace(" ", "_"))
+    if code and isinstance(raw, str) and len(_TYPE_SEEN) < 1000:
+        _TYPE_SEEN[raw] = code
     if not code:
         valid = ", ".join(code for code, _label in ID_TYPE_CHOICES)
         raise IdentityError(
@@ -137,6 +163,21 @@ def normalise_id_number(id_type: str, raw: str) -> str:
 
 
 def _aadhaar(value: str) -> str:
+    if len(value) == 12 and value.isascii() and value.isdigit():
+        digits = value  # the usual cell: nothing to strip, nothing a spreadsheet changed
+    else:
+        digits = _aadhaar_digits(value)
+    if digits[0] in "01":
+        raise IdentityError(_("Aadhaar cannot start with 0 or 1."))
+    if not verhoeff_valid(digits):
+        raise IdentityError(
+            _("Aadhaar check digit is wrong (number ending %(last4)s) — please re-check the number.")
+            % {"last4": _masked(digits)}
+        )
+    return digits
+
+
+def _aadhaar_digits(value: str) -> str:
     if _MANGLED.match(value.replace(",", "")):
         raise IdentityError(
             _(
@@ -150,22 +191,24 @@ def _aadhaar(value: str) -> str:
         raise IdentityError(_("Aadhaar must contain digits only."))
     if len(digits) != 12:
         raise IdentityError(_("Aadhaar must have 12 digits, got %(n)s.") % {"n": len(digits)})
-    if digits[0] in "01":
-        raise IdentityError(_("Aadhaar cannot start with 0 or 1."))
-    if not verhoeff_valid(digits):
-        raise IdentityError(
-            _("Aadhaar check digit is wrong (number ending %(last4)s) — please re-check the number.")
-            % {"last4": _masked(digits)}
-        )
     return digits
+
+
+# HMAC-SHA256 keyed once per secret: copying a keyed state is cheaper than keying anew.
+_KEYED: dict[str, hmac.HMAC] = {}
 
 
 def id_hash(id_type: str, normalised: str, key: str | None = None) -> str:
     if key is None:
-        from django.conf import settings
-
         key = settings.COVAX_ID_HASH_KEY
-    return hmac.new(key.encode(), f"{id_type}:{normalised}".encode(), hashlib.sha256).hexdigest()
+    keyed = _KEYED.get(key)
+    if keyed is None:
+        if len(_KEYED) > 8:  # a test that tries many keys
+            _KEYED.clear()
+        keyed = _KEYED[key] = hmac.new(key.encode(), digestmod=hashlib.sha256)
+    mac = keyed.copy()
+    mac.update(f"{id_type}:{normalised}".encode())
+    return mac.hexdigest()
 
 
 def id_last4(normalised: str) -> str:
@@ -179,14 +222,76 @@ def identify(id_type_raw: str, id_number_raw: str, key: str | None = None) -> Id
 
 
 # --- phones and names ---------------------------------------------------------------
+_DECIMAL_ZERO = re.compile(r"\d+\.0+")
+_PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
+_ZERO_BEFORE_91 = re.compile(r"^0(?=91\d{10}$)")
+_91_AND_TEN = re.compile(r"91\d{10}")
+# The shapes most mobiles in a list have, once spaces, hyphens and brackets are gone:
+# ten digits starting 6-9, bare or after +91, 91, 0 or 091.
+_MOBILE_SHAPE = re.compile(r"(?:\+?91|0|091)?([6-9][0-9]{9})")
+
+
+def _indian_number_check():
+    """A function telling, for ten ASCII digits starting 6-9, whether phonenumbers
+    finds +91 and those digits valid: its own rule (is_valid_number: the number fits
+    the general pattern of India's metadata and the pattern of some type of number,
+    each pattern only if it allows ten digits), with the patterns compiled once. For
+    such a value phonenumbers.parse(value, "IN") always gives country code 91 and the
+    ten digits as national number, after +91, 91, 0 or 091 as well: none of those
+    digits is a national prefix to strip, and ten digits starting 6-9 fit India's
+    general pattern, so a leading "91" of them is never taken for the country code.
+    None (no fast path) if the installed metadata is not shaped as expected.
+    tests/test_identity_phones.py checks the fast path against phonenumbers."""
+    try:
+        from phonenumbers.phonemetadata import PhoneMetadata
+        from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+
+        meta = PhoneMetadata.metadata_for_region("IN")
+        if tuple(COUNTRY_CODE_TO_REGION_CODE.get(91, ())) != ("IN",) or meta.national_prefix_for_parsing != "0":
+            return None
+
+        def pattern(desc) -> str | None:  # phonenumbers' _is_number_matching_desc for 10 digits
+            if desc is None or not desc.national_number_pattern:
+                return None
+            if desc.possible_length and 10 not in desc.possible_length:
+                return None
+            return desc.national_number_pattern
+
+        general = pattern(meta.general_desc)
+        if general is None or not re.fullmatch(general, "6000000000") or not re.fullmatch(general, "9999999999"):
+            return None
+        kinds = [meta.premium_rate, meta.toll_free, meta.shared_cost, meta.voip, meta.personal_number, meta.pager,
+                 meta.uan, meta.voicemail, meta.fixed_line]  # fmt: skip
+        if not meta.same_mobile_and_fixed_line_pattern:
+            kinds.append(meta.mobile)
+        some_kind = "|".join(f"(?:{p})" for p in map(pattern, kinds) if p)
+        if not some_kind:
+            return None
+        general_re, kind_re = re.compile(general), re.compile(some_kind)
+    except Exception:  # noqa: BLE001 - any surprise: no fast path, phonenumbers decides
+        return None
+    return lambda digits: general_re.fullmatch(digits) is not None and kind_re.fullmatch(digits) is not None
+
+
+_INDIAN_NUMBER_OK = _indian_number_check()
+
+
 def normalise_phone(raw: str, region: str = "IN") -> str:
     value = str(raw or "").strip()
     if not value:
         raise IdentityError(_("Mobile number is missing."), field="phone")
-    if re.fullmatch(r"\d+\.0+", value):
+    if region == "IN" and _INDIAN_NUMBER_OK is not None and "." not in value:
+        shape = _MOBILE_SHAPE.fullmatch(_PHONE_PUNCTUATION.sub("", value))
+        if shape and _INDIAN_NUMBER_OK(shape[1]):
+            return "+91" + shape[1]
+    return _phone_by_phonenumbers(raw, value, region)
+
+
+def _phone_by_phonenumbers(raw, value: str, region: str) -> str:
+    if _DECIMAL_ZERO.fullmatch(value):
         value = value.split(".")[0]
-    value = re.sub(r"^0(?=91\d{10}$)", "+", re.sub(r"[\s\-().]", "", value))
-    if re.fullmatch(r"91\d{10}", value):
+    value = _ZERO_BEFORE_91.sub("+", _PHONE_PUNCTUATION.sub("", value))
+    if _91_AND_TEN.fullmatch(value):
         value = "+" + value
     try:
         number = phonenumbers.parse(value, region)
@@ -202,7 +307,10 @@ def _has_devanagari(text: str) -> bool:
 
 
 def normalise_name(raw: str) -> str:
-    name = " ".join(unicodedata.normalize("NFC", str(raw or "")).split())
+    text = str(raw or "")
+    if text.isascii():  # NFC changes nothing, no Devanagari, capitalize() is upper + lower
+        return " ".join(map(str.capitalize, text.split()))
+    name = " ".join(unicodedata.normalize("NFC", text).split())
     if not _has_devanagari(name):
         name = " ".join(part[:1].upper() + part[1:].lower() for part in name.split(" "))
     return name

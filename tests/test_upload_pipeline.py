@@ -1,5 +1,4 @@
-"""The upload pipeline's fast paths keep the rules (SPEC §3 Uploads, §6): mobiles are
-accepted and refused exactly as the identity module does, the set-based insert writes
+"""The upload pipeline's fast paths keep the rules (SPEC §3 Uploads, §6): the set-based insert writes
 the audit rows one save would, free text survives COPY, a reference id that
 clashes is drawn again, and rows are validated in helper processes only where forking
 is safe, whose errors reach the caller and which never outlive it."""
@@ -7,7 +6,6 @@ is safe, whose errors reach the caller and which never outlive it."""
 from __future__ import annotations
 
 import os
-import random
 import threading
 from unittest import mock
 
@@ -16,43 +14,11 @@ import pytest
 from django.apps import apps
 from django.test import override_settings
 
-from beneficiaries.identity import IdentityError, normalise_phone
 from beneficiaries.models import Beneficiary
-from beneficiaries.uploads import parallel, pipeline, rows
+from beneficiaries.uploads import parallel, pipeline
 from tests.base import ApiTestCase
 from tests.factories import BeneficiaryFactory
 from tests.uploads import HEADER, as_file, csv_bytes, person_rows
-
-
-def _outcome(fn, value):
-    try:
-        return fn(value)
-    except IdentityError as exc:
-        return ("refused", exc.field, str(exc))
-
-
-def test_it_accepts_and_refuses_mobiles_exactly_as_the_identity_module():
-    rng = random.Random(11)
-    values = []
-    for first in "0123456789":
-        for _ in range(1500):
-            digits = first + f"{rng.randrange(10**9):09d}"
-            values += [digits, "91" + digits[2:], digits[:9], digits + "7", f"+91 {digits}", "0" + digits]
-    for value in values * 2:  # the second time, accepted prefixes are remembered
-        assert _outcome(rows.phone, value) == _outcome(normalise_phone, value), value
-
-
-def test_the_deciding_digits_are_read_off_the_pattern_shapes():
-    import re._constants as c
-    import re._parser as sre
-
-    def width(pattern: str) -> int:
-        return rows._deciding_width(sre.parse(pattern), sre, c)
-
-    assert width(r"1\d{7,12}") == 1
-    assert width(r"(?:000800|[2-9]\d\d)\d{7}|1\d{7,12}") == 6
-    assert width(r"180(?:0\d{4,9}|3\d{9})") == 4
-    assert not rows._plain(sre.parse(r"9(?=8)\d{9}"), c)  # a look-ahead reads past its width
 
 
 def _twice(value: int) -> tuple[int, int]:

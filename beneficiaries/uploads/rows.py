@@ -12,7 +12,6 @@ import functools
 import re
 from dataclasses import dataclass
 
-import phonenumbers
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -150,7 +149,7 @@ def parse_person(row: list[str], header: Header, centre_ids: set[int], *, this_y
     if person["category"] is None:
         problems.append(("category", _("Category must be one of %(v)s.") % {"v": ", ".join(Category.values)}))
     try:
-        person["phone"] = phone(values["phone"])
+        person["phone"] = normalise_phone(values["phone"])
     except IdentityError as exc:
         problems.append(("phone", str(exc)))
     try:
@@ -219,102 +218,3 @@ def _date(value: str, problems: list) -> dt.date | None:
         return day
     problems.append(("administered_on", _("The date must look like 2021-01-16 or 16-01-2021.")))
     return None
-
-
-# --- mobiles -------------------------------------------------------------------------
-# A list of a million people is mostly bare 10-digit mobiles, and phonenumbers.parse()
-# took half the time of a row. For such a number (6-9 and nine more digits) parse()
-# with region IN always gives country code 91 and the digits as national number: no
-# "+", no international prefix "00", no national prefix "0" to strip, and its "starts
-# with 91" rule only strips when the full number does not fit the Indian general
-# pattern, which every valid number does. So such a number is valid exactly when
-# PhoneNumber(91, digits) is, and identity.normalise_phone then returns "+91" + digits.
-# Better still, whether it is valid depends only on its first K digits: every pattern
-# of the Indian metadata is "<at most K digits> then \\d{n}" and phonenumbers applies
-# them with fullmatch. K is read off the installed metadata, never assumed (no memo if
-# a pattern has another shape), and only accepted prefixes are remembered. A number
-# that is refused, or of any other shape, goes through normalise_phone itself.
-# tests/test_upload_pipeline.py checks this against normalise_phone.
-_BARE_MOBILE = re.compile(r"[6-9][0-9]{9}")
-_MAX_REMEMBERED = 200_000  # about 15 MB at most
-
-
-def _deciding_width(seq, sre, c) -> int:
-    """How many leading characters of a string of ASCII digits decide whether the
-    sequence `seq` fully matches it (its length being known): a trailing run of \\d of
-    any length decides nothing; a trailing alternation decides what its widest
-    alternative decides; anything else decides all it can span."""
-    items = list(seq)
-    if not items:
-        return 0
-    *head, (op, av) = items
-    head_width = sre.SubPattern(seq.state, head).getwidth()[1] if head else 0
-    digit = [[(c.IN, [(c.CATEGORY, c.CATEGORY_DIGIT)])], [(c.IN, [(c.RANGE, (48, 57))])]]
-    if op in (c.MAX_REPEAT, c.MIN_REPEAT) and list(av[2]) in digit:
-        return head_width
-    if op is c.BRANCH:
-        return head_width + max(_deciding_width(alt, sre, c) for alt in av[1])
-    if op is c.SUBPATTERN:
-        return head_width + _deciding_width(av[3], sre, c)
-    return sre.SubPattern(seq.state, items).getwidth()[1]
-
-
-def _plain(seq, c) -> bool:
-    """Only literals, classes, groups, alternations and repeats: no look-around or
-    back-reference, whose width would not say which characters they read."""
-    for op, av in seq:
-        if op is c.BRANCH:
-            if not all(_plain(alt, c) for alt in av[1]):
-                return False
-        elif op is c.SUBPATTERN:
-            if not _plain(av[3], c):
-                return False
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
-            if not _plain(av[2], c):
-                return False
-        elif op not in (c.LITERAL, c.NOT_LITERAL, c.IN, c.ANY):
-            return False
-    return True
-
-
-def _deciding_digits() -> int | None:
-    """How many leading digits decide whether phonenumbers accepts an Indian number of
-    10 digits, or None if that cannot be read off the installed metadata."""
-    try:
-        import re._constants as c
-        import re._parser as sre
-
-        from phonenumbers.phonemetadata import PhoneMetadata
-
-        meta = PhoneMetadata.metadata_for_region("IN")
-        kinds = ["general_desc", "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost",
-                 "personal_number", "voip", "pager", "uan", "voicemail"]  # fmt: skip
-        widest = 2  # parse() looks at two digits for a leading country code "91"
-        for kind in kinds:
-            desc = getattr(meta, kind, None)
-            if desc is not None and desc.national_number_pattern:
-                tree = sre.parse(desc.national_number_pattern)
-                if not _plain(tree, c):
-                    return None
-                widest = max(widest, _deciding_width(tree, sre, c))
-        return widest if widest < 10 else None
-    except Exception:  # noqa: BLE001 - any surprise: no shortcut, every number is parsed
-        return None
-
-
-_DECIDING = _deciding_digits()
-_ACCEPTED: set[str] = set()
-
-
-def phone(value: str) -> str:
-    """identity.normalise_phone(value), faster for bare mobiles (see above)."""
-    if not _BARE_MOBILE.fullmatch(value):
-        return normalise_phone(value)
-    key = value[:_DECIDING] if _DECIDING else ""
-    if key in _ACCEPTED:
-        return "+91" + value
-    if phonenumbers.is_valid_number(phonenumbers.PhoneNumber(country_code=91, national_number=int(value))):
-        if key and len(_ACCEPTED) < _MAX_REMEMBERED:
-            _ACCEPTED.add(key)
-        return "+91" + value
-    return normalise_phone(value)  # refused: with the rule's own message
