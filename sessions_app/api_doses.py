@@ -50,7 +50,7 @@ class VaccinationInSerializer(serializers.Serializer):
             if not isinstance(data, Mapping):  # not even an object: nothing to resolve
                 raise
             attrs, errors = {}, dict(exc.detail)
-        names = {name: self._parsed(data, name) for name in REFERENCES}
+        names = {name: attrs.get(name) if not errors else self._parsed(data, name) for name in REFERENCES}
         target = selectors.dose_target(
             user=self.context["request"].user,
             reference_id=names["beneficiary"],
