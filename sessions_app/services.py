@@ -247,8 +247,13 @@ def vaccination_record(
     given_by=None,
     vaccinator_name: str = "",
     upload=None,
+    device_day: dt.date | None = None,
 ) -> tuple[Vaccination, bool]:
     """Record a dose. Returns (record, created); created is False for a replayed client_id.
+
+    `device_day`: the day a dose queued on a device must have been given on (its
+    session's date). A phone whose clock was reset (flat battery) would otherwise record
+    a back-dated dose; a replay answers with its record whatever the clock.
 
     Raises Conflict `already_vaccinated` (with the existing record), RuleBroken
     `previous_dose_missing` / `vaccine_mismatch` / `dose_not_due` / `session_mismatch`.
@@ -266,6 +271,8 @@ def vaccination_record(
                 return _replay(keyed, beneficiary, dose, vaccine, centre), False
             if administered_at > now + CLOCK_SKEW:
                 raise RuleBroken(_("The time the dose was given is in the future."), code="administered_in_future")
+            if device_day is not None:
+                _check_device_clock(administered_at, device_day)
             if facts.merged_into_id:
                 raise RuleBroken(
                     _("This record was merged into %(ref)s; record the dose there.")
@@ -309,6 +316,19 @@ def vaccination_record(
             raise _already_vaccinated(existing) from None
         raise
     return record, True
+
+
+def _check_device_clock(administered_at: dt.datetime, device_day: dt.date) -> None:
+    day = timezone.localtime(administered_at).date()
+    if day != device_day:
+        raise RuleBroken(
+            _(
+                "The device's clock says the dose was given on %(day)s, but this session is on %(date)s."
+                " Check the date and time on this device."
+            )
+            % {"day": day.strftime("%d-%m-%Y"), "date": device_day.strftime("%d-%m-%Y")},
+            code="device_clock_wrong",
+        )
 
 
 def _facts_lock(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> dose_sql.Facts:

@@ -123,6 +123,15 @@ class SyncDoseTests(OfflineTestCase):
         self.assertEqual(r.status_code, 422)
         self.assertFalse(Vaccination.objects.exists())
 
+    def test_it_replays_a_recorded_dose_whatever_the_clock_says_now(self):
+        # The phone's clock was reset after the first send; the resend is the same dose.
+        payload = self.dose()
+        self.assertEqual(self.sync(payload).status_code, 201)
+        later = (timezone.now() - dt.timedelta(days=400)).isoformat()
+        again = self.sync({**payload, "administered_at": later})
+        self.assertEqual((again.status_code, again.json()["status"]), (200, "replayed"))
+        self.assertEqual(Vaccination.objects.count(), 1)
+
     def test_it_hides_another_centres_session_and_writes_nothing(self):
         self.client.force_login(self.staff_b)
         r = self.sync(self.dose())
