@@ -64,8 +64,13 @@ REF_PREFIX = "77"
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="covax_bench_http", help="scratch database (dropped and re-created)")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint per round")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (bare, dose, calendar)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per endpoint per round")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="interleaved rounds (bare, dose, calendar): more, shorter rounds spread drifting load evenly",
+    )
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections (wrk -c)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (docker-compose runs 3)")
