@@ -6,8 +6,8 @@ that counts the caller's request, fetches the pre-serialised body and fetches th
 version stamps it was built from. A body is fresh while its stamps equal the current
 ones; a change to a session, its allocations or doses bumps the stamp of its district
 (after commit, so no reader can stamp old rows with a new version). Bodies also expire
-after five minutes, the most SPEC §5 allows, which bounds staleness even if a bump was
-lost while Redis was down.
+after five minutes, the most SPEC §5 allows. A bump that fails while Redis is down is
+kept and made when Redis answers again, before this process serves from the cache.
 
 Redis down: every call fails soft (the covax.cache breaker), the rate limit lets the
 caller through and the body is built from the database — never a 500.
@@ -145,12 +145,44 @@ def _stamp(raw) -> int:
         return 0
 
 
+class _LostBumps:
+    """Stamps this process could not bump while Redis was unreachable. They are bumped
+    with the next bump, or before the next lookup, once Redis answers again: a body
+    cached before a change made during the outage is then never served as fresh (without
+    this it could be, until it expired)."""
+
+    def __init__(self) -> None:
+        self._keys: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __bool__(self) -> bool:
+        return bool(self._keys)
+
+    def keep(self, keys: set[str]) -> None:
+        with self._lock:
+            self._keys |= keys
+
+    def take(self) -> set[str]:
+        if not self._keys:
+            return set()
+        with self._lock:
+            keys, self._keys = self._keys, set()
+        return keys
+
+
+_lost = _LostBumps()
+
+
 class _Store:
     """Shared logic; subclasses say how to talk to the cache."""
 
     def lookup(self, key: str | None, deps: list[str], rate: Rate | None, ip: str) -> Lookup:
         if _Breaker.is_open():
             return Lookup()
+        if _lost:  # Redis is back: first bump what this process could not, or serve stale bodies
+            self.bump(set())
+            if _Breaker.is_open():
+                return Lookup()
         now = time.time()
         counter = None
         if rate is not None:
@@ -205,11 +237,16 @@ class _Store:
             _Breaker.trip(exc)
 
     def bump(self, keys: set[str]) -> None:
-        if not keys or _Breaker.is_open():
+        keys = set(keys) | _lost.take()
+        if not keys:
+            return
+        if _Breaker.is_open():
+            _lost.keep(keys)
             return
         try:
             self._bump(sorted(keys))
         except (RedisError, OSError) as exc:
+            _lost.keep(keys)
             _Breaker.trip(exc)
 
 

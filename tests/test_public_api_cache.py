@@ -84,6 +84,19 @@ class PublicApiOnRedisTestCase(PublicWorld, TestCase):
         self.assertEqual(self.client.get(V2 + STATES, REMOTE_ADDR="2001:db8::1:2").status_code, 200)
 
     @override_settings(COVAX_PUBLIC_RATE_LIMIT="2/1m")
+    def test_a_change_made_while_redis_was_down_is_not_hidden_when_it_is_back(self):
+        session = session_at(self.centre_a, self.covishield, date=timezone.localdate(), capacity=10)
+        seats = lambda: self.calendar().json()["centers"][0]["sessions"][0]["available_capacity"]  # noqa: E731
+        self.assertEqual(seats(), 10)  # now cached in Redis
+        self.redis.stop(keep_data=True)  # a restart of a Redis that keeps its data
+        with self.captureOnCommitCallbacks(execute=True):  # the stamp bump is refused
+            allocation_create(session=session, reference_ids=[people(1, district=self.hisar)[0].reference_id])
+        self.assertTrue(soft_cache._Breaker.is_open())
+        self.redis.start()  # back, with the body cached before the change
+        caches.close_all()
+        soft_cache._Breaker.down_until = 0.0  # the breaker's back-off is over
+        self.assertEqual(seats(), 9)
+
     def test_it_still_answers_when_redis_is_down(self):
         session = session_at(self.centre_a, self.covishield, date=timezone.localdate(), capacity=10)
         self.assertEqual(self.calendar().status_code, 200)
@@ -94,7 +107,7 @@ class PublicApiOnRedisTestCase(PublicWorld, TestCase):
             self.assertEqual(response.status_code, 200)
             self.assertEqual(check(response, CAL_DISTRICT)["centers"][0]["name_l"], "जिंदल अस्पताल")
         self.assertLess(time.monotonic() - started, 3.0)  # one timeout, then the breaker
-        # Writes go on too; their stamp bump is lost, the five-minute expiry bounds it.
+        # Writes go on too; their stamp bump waits until Redis is back (the test above).
         with self.captureOnCommitCallbacks(execute=True):
             allocation_create(session=session, reference_ids=[people(1, district=self.hisar)[0].reference_id])
         body = self.calendar().json()

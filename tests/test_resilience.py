@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -37,6 +38,11 @@ class OwnRedis:
 
     def __init__(self):
         self.port = _free_port()
+        self.dir = tempfile.mkdtemp(prefix="covax-redis-")
+        self.start()
+
+    def start(self) -> None:
+        """Start (or start again, from the data `stop(keep_data=True)` saved)."""
         self.proc = subprocess.Popen(
             [
                 shutil.which("redis-server") or "redis-server",
@@ -44,6 +50,8 @@ class OwnRedis:
                 str(self.port),
                 "--bind",
                 "127.0.0.1",
+                "--dir",
+                self.dir,
                 "--save",
                 "",
                 "--appendonly",
@@ -64,9 +72,16 @@ class OwnRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def stop(self) -> None:
+    def stop(self, keep_data: bool = False) -> None:
+        """Stop; with `keep_data` it saves first, as a Redis with persistence would."""
+        if keep_data:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
+                conn.sendall(b"SAVE\r\n")
+                assert conn.recv(64).startswith(b"+OK")
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        if not keep_data:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.mark.redis
