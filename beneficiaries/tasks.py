@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from celery import shared_task
 from celery.signals import worker_ready
-from django.db import OperationalError
+from django.conf import settings
+from django.core.signals import request_started
+from django.db import DatabaseError, OperationalError
+from django.dispatch import receiver
 
 from beneficiaries.uploads.pipeline import uploads_held
 from beneficiaries.uploads.services import upload_process, uploads_to_resume
+from covax.background import enqueue
 
 log = logging.getLogger(__name__)
 # A second, so that a heartbeat is surely stale when the task looks again.
@@ -53,3 +58,33 @@ def _look_again(upload_id: int, seconds: float) -> None:
         upload_process_task.apply_async((upload_id,), countdown=seconds + MARGIN)
     except Exception:  # the broker is down: the next worker to start resumes it
         log.warning("broker unavailable, upload %s left to the next worker start", upload_id)
+
+
+_web_resume = threading.Lock()
+_web_resumed = False
+
+
+@receiver(request_started, dispatch_uid="covax_resume_uploads_in_web_process")
+def resume_uploads_in_web_process(**_kwargs) -> None:
+    """The embedded default (no broker) runs uploads on a thread of the web process. When
+    that process starts again after a crash or a restart, its first request resumes what
+    the old one left queued or running, as a starting Celery worker does above; an upload
+    whose heartbeat is still fresh is looked at again once it is stale."""
+    global _web_resumed
+    if _web_resumed or settings.COVAX_BACKGROUND != "thread":
+        return
+    with _web_resume:
+        if _web_resumed:
+            return
+        try:
+            for upload_id in uploads_to_resume():
+                log.info("resuming upload %s", upload_id)
+                enqueue(upload_process_task, upload_id)
+            for upload_id, seconds in uploads_held():
+                later = threading.Timer(seconds + MARGIN, enqueue, (upload_process_task, upload_id))
+                later.daemon = True
+                later.start()
+        except DatabaseError:  # not migrated yet, or the database is down: try on the next request
+            log.warning("could not look for uploads to resume", exc_info=True)
+            return
+        _web_resumed = True

@@ -188,3 +188,84 @@ def test_it_refuses_to_start_without_secrets_when_debug_is_off():
     )
     assert done.returncode != 0
     assert "DJANGO_SECRET_KEY" in done.stderr and "COVAX_ID_HASH_KEY" in done.stderr
+
+
+@pytest.mark.slow
+def test_it_resumes_an_upload_when_the_server_comes_back(tmp_path):
+    """The embedded default runs an upload on a thread of the web process. Killed in the
+    middle (a crash, a power cut at the district office), the server's first request
+    after it starts again resumes the upload, which ends as if nothing had happened."""
+    import signal
+
+    from tests.uploads import csv_bytes, person_rows
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    env.update(
+        DJANGO_DEBUG="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'quick.sqlite3'}",
+        COVAX_MEDIA_ROOT=str(tmp_path),
+        COVAX_UPLOAD_STALE_SECONDS="2",  # the dead server's heartbeat goes stale quickly
+    )
+    for args in (["migrate", "--noinput"], ["demo_data", "--people", "20"]):
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+    def serve() -> tuple[subprocess.Popen, str]:
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=2)
+                return server, base
+            except OSError:
+                time.sleep(0.2)
+        server.kill()
+        pytest.fail("the quickstart server did not answer")
+
+    server, base = serve()
+    try:
+        status, body = _api(
+            base, "/api/v1/auth/token/", "", {"username": "hisar_officer", "password": "covax-demo-2021"}
+        )
+        token = body["token"]
+        _, districts = _api(base, "/api/v1/districts/", token)
+        rows = 60_000
+        form, content_type = _multipart(
+            {"kind": "beneficiaries", "district": str(districts["results"][0]["id"])},
+            "big.csv",
+            csv_bytes(person_rows(rows, seed=7)),
+        )
+        request = urllib.request.Request(
+            f"{base}/api/v1/uploads/",
+            data=form,
+            headers={"Authorization": f"Token {token}", "Content-Type": content_type},
+        )
+        upload = json.load(urllib.request.urlopen(request, timeout=60))
+        for _ in range(2000):
+            _, upload = _api(base, f"/api/v1/uploads/{upload['id']}/", token)
+            if upload["status"] == "running" and upload["progress"] > 0:
+                break
+            time.sleep(0.02)
+        assert upload["status"] == "running" and upload["progress"] < 100, upload
+        server.send_signal(signal.SIGKILL)  # mid-upload, no chance to clean up
+        server.wait(timeout=10)
+
+        server, base = serve()  # its first request resumes the upload
+        for _ in range(1200):
+            _, upload = _api(base, f"/api/v1/uploads/{upload['id']}/", token)
+            if upload["status"] in ("succeeded", "failed"):
+                break
+            time.sleep(0.1)
+        done = (upload["status"], upload["rows_created"] + upload["rows_existing"], upload["rows_invalid"])
+        assert done == ("succeeded", rows, 0), upload
+        _, people = _api(base, "/api/v1/beneficiaries/?page_size=1", token)
+        assert people["count"] == 20 + rows  # everyone once: nobody lost, nobody twice
+    finally:
+        server.kill()
+        server.wait(timeout=10)
