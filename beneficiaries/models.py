@@ -16,12 +16,26 @@ from django.utils.translation import gettext_lazy as _
 from beneficiaries.identity import ID_TYPE_CHOICES
 
 
-def audited(level=None):
+def audited(level=None, attrs=None):
     """Record every insert, update and delete (fresh trackers per model: pghistory
     binds each tracker to the model it decorates). `level=pgtrigger.Statement`: one
     trigger call per statement that writes the audit rows of all the rows it changed
-    (from its transition table), instead of one call per row."""
-    return pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), level=level)
+    (from its transition table), instead of one call per row. `attrs`: fields of the
+    audit model declared here instead of copied from the model."""
+    return pghistory.track(
+        pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), level=level, attrs=attrs
+    )
+
+
+def _audit_reference(to: str, *, null: bool) -> models.ForeignKey:
+    """A reference as the audit model copies it (no constraint, no reverse relation),
+    without an index: the audit is read by person (pgh_obj) and by context, never
+    searched by district, centre, merge or upload, and an index nobody reads costs
+    every audited insert."""
+    return models.ForeignKey(
+        to, db_constraint=False, db_index=False, null=null, blank=null, on_delete=models.DO_NOTHING,
+        related_name="+", related_query_name="+",
+    )  # fmt: skip
 
 
 class Gender(models.TextChoices):
@@ -41,7 +55,15 @@ class Category(models.TextChoices):
 # Statement level: an upload inserts people 10,000 at a time, and a row-level audit
 # trigger, even told to stand aside, costs a PL/pgSQL call (with a subtransaction)
 # per row; a statement-level one writes the same audit rows once per statement.
-@audited(level=pgtrigger.Statement)
+@audited(
+    level=pgtrigger.Statement,
+    attrs={
+        "district": _audit_reference("sessions_app.District", null=False),
+        "preferred_centre": _audit_reference("sessions_app.Centre", null=True),
+        "merged_into": _audit_reference("beneficiaries.Beneficiary", null=True),
+        "created_by_upload": _audit_reference("beneficiaries.Upload", null=True),
+    },
+)
 class Beneficiary(models.Model):
     reference_id = models.CharField(max_length=14, unique=True)
     name = models.CharField(max_length=200)

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -150,6 +151,8 @@ class People:
     size: int  # people to insert: the first row of each person in the chunk
     records: list[tuple]  # those rows as _COLUMNS (the generic path)
     copy_text: str  # or as COPY text (PostgreSQL)
+    rows: list[int] = field(default_factory=list)  # and their rows (PostgreSQL)
+    keys: tuple[str, str, str] = ("{}", "{}", "{}")  # their rows, ID types and hashes as array literals
 
     def with_new_reference_ids(self) -> People:
         ids = reference_ids(self.size)
@@ -159,7 +162,7 @@ class People:
         # "\n" ends a line of COPY text and nowhere else (_copy_text escapes it in values).
         lines = [line.split("\t", 2) for line in self.copy_text.split("\n")[:-1]]
         text = "".join(f"{row}\t{ref}\t{rest}\n" for (row, _old, rest), ref in zip(lines, ids, strict=True))
-        return People(self.valid, self.invalid, self.size, [], text)
+        return People(self.valid, self.invalid, self.size, [], text, self.rows, self.keys)
 
 
 _ID_SPAN = 9 * 10**13  # reference ids are 10^13 + [0, 9·10^13): 14 digits, never a leading 0
@@ -191,9 +194,10 @@ def parse_people(chunk, *, upload: Upload, header: Header, centre_ids: set[int],
     first row of the chunk as the record to insert. Touches no database."""
     valid, invalid, records, first = [], [], [], {}
     ids = iter(reference_ids(len(chunk)))
+    id_key = settings.COVAX_ID_HASH_KEY
     for row_no, row in chunk:
         try:
-            p = parse_person(row, header, centre_ids, this_year=this_year)
+            p = parse_person(row, header, centre_ids, this_year=this_year, id_key=id_key)
         except RowError as exc:
             invalid.append((row_no, exc.problems))
             continue
@@ -206,8 +210,16 @@ def parse_people(chunk, *, upload: Upload, header: Header, centre_ids: set[int],
                  upload.pk)
             )  # fmt: skip
         valid.append((row_no, first_row, _seen_key(*key)))
-    if copy:  # only the text crosses from a helper process
-        return People(valid, invalid, len(records), [], _copy_text(records))
+    if copy:  # only the text and the keys cross from a helper process
+        rows = [r[0] for r in records]
+        # PostgreSQL array literals, made here rather than by the storing process: rows
+        # are numbers, ID types are codes and hashes hex digits, none needs quoting.
+        keys = (
+            "{" + ",".join(map(str, rows)) + "}",
+            "{" + ",".join([r[6] for r in records]) + "}",
+            "{" + ",".join([r[7] for r in records]) + "}",
+        )
+        return People(valid, invalid, len(records), [], _copy_text(records), rows, keys)
     return People(valid, invalid, len(records), records, "")
 
 
@@ -257,6 +269,49 @@ def _orm_insert(records: list[tuple]) -> dict[int, tuple[int | None, int | None]
 
 
 def _copy_insert(upload: Upload, people: People) -> dict[int, tuple[int | None, int | None]]:
+    """Look up who of the chunk exists, then COPY the others straight into the
+    beneficiary table: its unique identity index, foreign keys, checks and audit
+    trigger apply to COPY as to any insert, and PostgreSQL stores copied rows in
+    batches. If a concurrent upload stored one of them since the look-up, the identity
+    index refuses the COPY, which is undone, and the chunk takes the general path."""
+    if not people.size:
+        return {}
+    table = Beneficiary._meta.db_table
+    with connection.cursor() as cursor:
+        owners = _owners_of(cursor, people)
+        text = people.copy_text
+        if owners:  # only the people who are new
+            text = "".join(line + "\n" for line in text.split("\n")[:-1] if int(line[: line.index("\t")]) not in owners)
+        if not text:
+            return owners
+        cursor.execute("SELECT now()::text")  # created_at: the transaction's time, as the insert below gives it
+        (now,) = cursor.fetchone()
+        try:
+            with (
+                transaction.atomic(),
+                cursor.copy(f"COPY {table} ({', '.join(_COLUMNS)}, created_at) FROM STDIN") as copy,
+            ):
+                copy.write(text.replace("\n", f"\t{now}\n"))
+        except (IntegrityError, psycopg.IntegrityError):
+            return _staged_insert(upload, people)
+        return owners | {row: (upload.pk, row) for row in people.rows if row not in owners}
+
+
+def _owners_of(cursor, people: People) -> dict[int, tuple[int | None, int | None]]:
+    """The owners of the records' identity keys that exist, by the record's row: one
+    look-up in the identity index per record (LATERAL … LIMIT 1 keeps the planner from
+    hashing the whole table on stale statistics)."""
+    cursor.execute(
+        "SELECT k.upload_row, b.created_by_upload_id, b.upload_row "
+        "FROM unnest(%s::int[], %s::text[], %s::text[]) AS k (upload_row, id_type, id_hash) CROSS JOIN LATERAL "
+        f"(SELECT created_by_upload_id, upload_row FROM {Beneficiary._meta.db_table} "
+        "WHERE id_type = k.id_type AND id_hash = k.id_hash LIMIT 1) b",
+        people.keys,
+    )
+    return {first: (u, r) for first, u, r in cursor.fetchall()}
+
+
+def _staged_insert(upload: Upload, people: People) -> dict[int, tuple[int | None, int | None]]:
     """COPY the chunk into a staging table, then one set-based insert that skips people
     who exist (the identity key's unique index decides, also against a concurrent
     upload) and answers the rows it created; the owners of the others are looked up."""

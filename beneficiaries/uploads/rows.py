@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -71,6 +73,14 @@ class Header:
         """Cells a row needs to reach every known column (shorter rows are padded)."""
         return max(self.positions.values()) + 1
 
+    @functools.cached_property
+    def pick(self) -> tuple[tuple[str, ...], Callable[[list[str]], tuple[str, ...]]]:
+        """The known columns, and a function taking their cells out of a row at once."""
+        columns, indexes = tuple(self.positions), tuple(self.positions.values())
+        if len(indexes) == 1:
+            return columns, lambda row: (row[indexes[0]],)
+        return columns, operator.itemgetter(*indexes)
+
 
 def read_header(cells: list[str], kind: str) -> Header:
     """Map columns to their meaning, or refuse the file with what is wrong with it."""
@@ -109,7 +119,8 @@ class RowError(Exception):
 def _cells(row: list[str], header: Header) -> dict[str, str]:
     if len(row) < header.width:
         row = row + [""] * (header.width - len(row))
-    values = {column: row[i].strip() for column, i in header.positions.items()}
+    columns, pick = header.pick
+    values = dict(zip(columns, map(str.strip, pick(row)), strict=True))
     if max(map(len, values.values())) > MAX_CELL:
         message = _("The cell is %(n)s characters long; at most %(max)s are allowed.")
         raise RowError([(c, message % {"n": len(v), "max": MAX_CELL}) for c, v in values.items() if len(v) > MAX_CELL])
@@ -126,9 +137,12 @@ def _int(value: str) -> int:
     return int(value[:-2] if value.endswith(".0") else value)
 
 
-def parse_person(row: list[str], header: Header, centre_ids: set[int], *, this_year: int | None = None) -> dict:
+def parse_person(
+    row: list[str], header: Header, centre_ids: set[int], *, this_year: int | None = None, id_key: str | None = None
+) -> dict:
     """A valid person as the columns of the beneficiary table, or RowError. (A caller
-    parsing many rows passes `this_year` once instead of asking the clock per row.)"""
+    parsing many rows passes `this_year` and the identity-hash secret `id_key` once
+    instead of asking the clock and the settings per row.)"""
     values, problems = _cells(row, header), []
     _formula_free(values, ["name", "employer"], problems)
     person: dict = {"employer": values.get("employer", "")}
@@ -153,7 +167,7 @@ def parse_person(row: list[str], header: Header, centre_ids: set[int], *, this_y
     except IdentityError as exc:
         problems.append(("phone", str(exc)))
     try:
-        identity = identify(values["id_type"], values["id_number"])
+        identity = identify(values["id_type"], values["id_number"], id_key)
         person.update(id_type=identity.id_type, id_hash=identity.id_hash, id_last4=identity.id_last4)
     except IdentityError as exc:
         problems.append((exc.field or "id_number", str(exc)))
