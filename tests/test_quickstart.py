@@ -27,26 +27,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_it_serves_the_portal_on_the_embedded_default(tmp_path):
+def quick_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """What `make run` has: SQLite, no Redis, no broker, debug on, no secrets set."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
     env.update(DJANGO_DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'quick.sqlite3'}", COVAX_MEDIA_ROOT=str(tmp_path))
     env.pop("DJANGO_SECRET_KEY", None)
     env.pop("COVAX_ID_HASH_KEY", None)
+    env.update(extra)
+    return env
 
-    def manage(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
 
-    manage("migrate", "--noinput")
-    out = manage("demo_data", "--people", "200")
-    for login in ("admin", "haryana_admin", "hisar_officer", "jindal_staff", "covax-demo-2021"):
-        assert login in out
-    manage("demo_data", "--people", "200")  # running it twice changes nothing
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
+
+def serve(env: dict[str, str]) -> tuple[subprocess.Popen, str, dict]:
+    """`runserver` on a free port, once it answers: (process, base URL, /healthz)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
@@ -55,16 +55,27 @@ def test_it_serves_the_portal_on_the_embedded_default(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            return server, base, json.load(urllib.request.urlopen(f"{base}/healthz", timeout=2))
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    pytest.fail("the quickstart server did not answer")
+
+
+@pytest.mark.slow
+def test_it_serves_the_portal_on_the_embedded_default(tmp_path):
+    env = quick_env(tmp_path)
+    manage(env, "migrate", "--noinput")
+    out = manage(env, "demo_data", "--people", "200")
+    for login in ("admin", "haryana_admin", "hisar_officer", "jindal_staff", "covax-demo-2021"):
+        assert login in out
+    manage(env, "demo_data", "--people", "200")  # running it twice changes nothing
+
+    server, base, health = serve(env)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                health = json.load(urllib.request.urlopen(f"{base}/healthz", timeout=2))
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the quickstart server did not answer")
         assert health["checks"]["database"] == "ok"
         assert health["checks"]["broker"].startswith("not configured")
         page = urllib.request.urlopen(f"{base}/login/", timeout=5).read().decode()
@@ -199,41 +210,14 @@ def test_it_resumes_an_upload_when_the_server_comes_back(tmp_path):
 
     from tests.uploads import csv_bytes, person_rows
 
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
-    env.update(
-        DJANGO_DEBUG="1",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'quick.sqlite3'}",
-        COVAX_MEDIA_ROOT=str(tmp_path),
-        COVAX_UPLOAD_STALE_SECONDS="2",  # the dead server's heartbeat goes stale quickly
-    )
-    for args in (["migrate", "--noinput"], ["demo_data", "--people", "20"]):
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+    env = quick_env(tmp_path, COVAX_UPLOAD_STALE_SECONDS="2")  # the dead server's heartbeat goes stale quickly
+    manage(env, "migrate", "--noinput")
+    manage(env, "demo_data", "--people", "20")
 
-    def serve() -> tuple[subprocess.Popen, str]:
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=2)
-                return server, base
-            except OSError:
-                time.sleep(0.2)
-        server.kill()
-        pytest.fail("the quickstart server did not answer")
-
-    server, base = serve()
+    server, base, _health = serve(env)
     try:
-        status, body = _api(
-            base, "/api/v1/auth/token/", "", {"username": "hisar_officer", "password": "covax-demo-2021"}
-        )
-        token = body["token"]
+        login = {"username": "hisar_officer", "password": "covax-demo-2021"}
+        token = _api(base, "/api/v1/auth/token/", "", login)[1]["token"]
         _, districts = _api(base, "/api/v1/districts/", token)
         rows = 60_000
         form, content_type = _multipart(
@@ -256,7 +240,7 @@ def test_it_resumes_an_upload_when_the_server_comes_back(tmp_path):
         server.send_signal(signal.SIGKILL)  # mid-upload, no chance to clean up
         server.wait(timeout=10)
 
-        server, base = serve()  # its first request resumes the upload
+        server, base, _health = serve(env)  # its first request (/healthz) resumes the upload
         for _ in range(1200):
             _, upload = _api(base, f"/api/v1/uploads/{upload['id']}/", token)
             if upload["status"] in ("succeeded", "failed"):
