@@ -31,7 +31,7 @@ from rest_framework.test import APIClient
 
 from bench.upload import Expected, write_people
 from beneficiaries.models import Beneficiary, DuplicateCandidate, Upload, UploadError
-from beneficiaries.uploads.pipeline import CHUNK
+from beneficiaries.uploads.pipeline import chunk_sizes
 from covax.celery import app
 from tests.base import WorldMixin
 
@@ -250,8 +250,11 @@ class WorkerKilledTestCase(WorldMixin, TransactionTestCase):
         errors = set(UploadError.objects.filter(upload=upload).values_list("row", flat=True))
         self.assertTrue(created, "nothing was committed before the kill")
         last = max(created | errors)
-        chunks = -(-(last - 1) // CHUNK)  # rows are numbered from 2; chunk k ends at row 1 + k·CHUNK
-        end = 1 + chunks * CHUNK
+        end = 1  # rows are numbered from 2: a chunk of n rows after row `end` ends at row end + n
+        for size in chunk_sizes():
+            if end >= last:
+                break
+            end += size
         self.assertLess(end, ROWS + 1, "the whole file was committed: the kill came too late")
         skipped = set(expected.invalid_rows) | set(expected.duplicate_rows)
         self.assertEqual(created, {r for r in range(2, end + 1) if r not in skipped})
