@@ -101,7 +101,8 @@ def _verhoeff(digits: str) -> int:
 
 
 def verhoeff_valid(digits: str) -> bool:
-    return digits.isdigit() and _verhoeff(digits) == 0
+    # isdecimal, not isdigit: "²" is a digit that int() does not read.
+    return digits.isdecimal() and _verhoeff(digits) == 0
 
 
 def verhoeff_check_digit(digits: str) -> str:
@@ -187,7 +188,7 @@ def _aadhaar_digits(value: str) -> str:
             % {"value": value if "e" in value.lower() else "….0"}
         )
     digits = _STRIP.sub("", value)
-    if not digits.isdigit():
+    if not digits.isdecimal():
         raise IdentityError(_("Aadhaar must contain digits only."))
     if len(digits) != 12:
         raise IdentityError(_("Aadhaar must have 12 digits, got %(n)s.") % {"n": len(digits)})

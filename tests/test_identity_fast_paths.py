@@ -109,3 +109,10 @@ def test_id_types_are_the_same_whether_remembered_or_not():
     for bad in ["nonsense", "nonsense"]:  # a refusal is never remembered
         with pytest.raises(IdentityError):
             normalise_id_type(bad)
+
+
+@pytest.mark.parametrize("raw", ["²34567890124", "2345678901²4", "234567890\u00b3124"])
+def test_a_superscript_digit_in_an_aadhaar_is_refused_with_a_reason(raw):
+    # "²".isdigit() is true but int() cannot read it: it must be a row's error, never a crash.
+    with pytest.raises(IdentityError, match="digits only"):
+        identity.identify("aadhaar", raw, "k1")
