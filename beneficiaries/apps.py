@@ -8,7 +8,8 @@ class BeneficiariesConfig(AppConfig):
 
     def ready(self) -> None:
         # Celery's autodiscovery only imports `tasks.py`; register the duplicate scan too.
-        from beneficiaries import tasks_duplicates  # noqa: F401
-
         # The web process's first request resumes uploads on the embedded default.
-        from beneficiaries import tasks  # noqa: F401
+        from beneficiaries import (
+            tasks,  # noqa: F401
+            tasks_duplicates,  # noqa: F401
+        )
