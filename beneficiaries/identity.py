@@ -144,10 +144,18 @@ def _masked(value: str) -> str:
     return "…" + value[-4:] if len(value) > 4 else value
 
 
+def _ascii_digits(text: str) -> str:
+    """Decimal digits of any script as ASCII ("१२३४" from a Hindi keyboard or spreadsheet
+    is "1234"): one number, one identity key, whichever digits it was typed in."""
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+
+
 def normalise_id_number(id_type: str, raw: str) -> str:
     value = str(raw or "").strip()
     if not value:
         raise IdentityError(_("ID number is missing."))
+    if not value.isascii():
+        value = _ascii_digits(value)
     if id_type == AADHAAR:
         return _aadhaar(value)
     compact = _STRIP.sub("", value).upper()

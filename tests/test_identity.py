@@ -34,7 +34,20 @@ def test_it_computes_the_verhoeff_check_digit():
                 assert not verhoeff_valid(VALID[:i] + d + VALID[i + 1 :])
 
 
-@pytest.mark.parametrize("raw", [VALID, "2345 6789 0124", "2345-6789-0124", " 2345\u00a067890124 "])
+DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        VALID,
+        "2345 6789 0124",
+        "2345-6789-0124",
+        " 2345\u00a067890124 ",
+        VALID.translate(DEVANAGARI),  # typed on a Hindi keyboard: the same person, the same key
+        "२३४५ ६७८९ 0124",
+    ],
+)
 def test_it_accepts_aadhaar_in_its_written_forms(raw):
     assert normalise_id_number("aadhaar", raw) == VALID
     assert identify("Aadhaar", raw, key=KEY) == identify("aadhaar", VALID, key=KEY)
@@ -75,6 +88,11 @@ def test_it_refuses_bad_aadhaar_with_a_reason(raw, message):
 )
 def test_it_normalises_other_ids(id_type, raw, normalised):
     assert normalise_id_number(id_type, raw) == normalised
+
+
+def test_it_reads_digits_of_any_script_in_other_ids():
+    assert normalise_id_number("pan", "ABCDE१२३४F") == "ABCDE1234F"
+    assert normalise_id_number("other", "MH/१२/३४५") == "MH/12/345"
 
 
 @pytest.mark.parametrize(
