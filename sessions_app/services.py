@@ -318,6 +318,22 @@ def vaccination_record(
     return record, True
 
 
+def vaccination_record_in_session(
+    *, session: Session, beneficiary: Beneficiary, source: str, **fields: Any
+) -> tuple[Vaccination, bool]:
+    """The session's own dose (its dose number, vaccine and centre) for `beneficiary`:
+    what the staff pages and the offline sync record."""
+    return vaccination_record(
+        beneficiary=beneficiary,
+        dose=session.dose,
+        vaccine=session.vaccine,
+        centre=session.centre,
+        session=session,
+        source=source,
+        **fields,
+    )
+
+
 def _check_device_clock(administered_at: dt.datetime, device_day: dt.date) -> None:
     day = timezone.localtime(administered_at).date()
     if day != device_day:

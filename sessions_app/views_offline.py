@@ -34,7 +34,7 @@ from covax.accounts.scope import get_scoped
 from covax.errors import RuleBroken, ServiceError
 from sessions_app.models import AefiSeverity, Session, Source, Vaccination
 from sessions_app.selectors import session_list
-from sessions_app.services import vaccination_record, vaccination_summary
+from sessions_app.services import vaccination_record_in_session, vaccination_summary
 from sessions_app.services_aefi import adverse_event_record
 from sessions_app.views import require_perm
 
@@ -201,12 +201,9 @@ def _sync_dose(request, session: Session, data: dict) -> JsonResponse:
     client_id = _uuid(data, "client_id")
     administered_at = _when(data, "administered_at")
     person = get_scoped(Beneficiary.objects.all(), request.user, reference_id=str(data.get("reference_id", ""))[:20])
-    record, created = vaccination_record(
-        beneficiary=person,
-        dose=session.dose,
-        vaccine=session.vaccine,
-        centre=session.centre,
+    record, created = vaccination_record_in_session(
         session=session,
+        beneficiary=person,
         source=Source.OFFLINE,
         lot_number=str(data.get("lot_number", ""))[:50],
         administered_at=administered_at,

@@ -27,7 +27,7 @@ from covax.errors import ServiceError
 from sessions_app.forms import AefiForm, ReasonForm, VerifyForm, WalkInForm, add_service_error
 from sessions_app.models import Session, SessionStatus, Source, Vaccination
 from sessions_app.selectors import session_list, why_on_list
-from sessions_app.services import vaccination_record
+from sessions_app.services import vaccination_record_in_session
 from sessions_app.services_aefi import adverse_event_record, vaccination_undo
 from sessions_app.views import is_htmx, require_perm
 from sessions_app.views_offline import offline_context
@@ -132,12 +132,9 @@ def session_mark(request, pk: int, reference_id: str):
     person = get_scoped(Beneficiary.objects.all(), request.user, reference_id=reference_id)
     lot = request.POST.get("lot_number", "").strip()[:50] or request.session.get(_lot_key(session), "")
     try:
-        record, created = vaccination_record(
-            beneficiary=person,
-            dose=session.dose,
-            vaccine=session.vaccine,
-            centre=session.centre,
+        record, created = vaccination_record_in_session(
             session=session,
+            beneficiary=person,
             source=Source.FORM,
             lot_number=lot,
             client_id=_client_id(request),
@@ -244,12 +241,9 @@ def session_walk_in(request, pk: int):
                     district=session.centre.district,
                     preferred_centre=session.centre,
                 )
-                vaccination_record(
-                    beneficiary=person,
-                    dose=session.dose,
-                    vaccine=session.vaccine,
-                    centre=session.centre,
+                vaccination_record_in_session(
                     session=session,
+                    beneficiary=person,
                     source=Source.FORM,
                     lot_number=data["lot_number"] or lot,
                     given_by=request.user,
