@@ -41,7 +41,6 @@ import csv
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from bench.worker import CeleryWorker
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "covax_bench_upload"
@@ -170,63 +171,6 @@ def _create_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
 
 
-class Worker:
-    """A real `celery -A covax worker` in a session of its own, so that it and its pool
-    children are found, measured and stopped by their ids."""
-
-    def __init__(self, env: dict[str, str], log: Path):
-        self.log = log
-        cmd = [
-            sys.executable, "-m", "celery", "-A", "covax", "worker", "-Q", QUEUE, "--pool=prefork",
-            "--concurrency=1", "-n", f"bench-upload-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
-            "--without-heartbeat", "--loglevel=INFO",
-        ]  # fmt: skip
-        with open(log, "wb") as out:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                sys.exit(f"the worker exited ({self.proc.returncode}); its log:\n{self.log.read_text()[-3000:]}")
-            if b" ready." in self.log.read_bytes():
-                return
-            time.sleep(0.2)
-        self.stop()
-        sys.exit(f"the worker was not ready in {timeout:.0f} s; its log:\n{self.log.read_text()[-3000:]}")
-
-    def pids(self) -> list[int]:
-        found, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            try:
-                todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-            except OSError:
-                pass
-        return found
-
-    def peak_rss_kb(self) -> int:
-        peak = 0
-        for pid in self.pids():
-            try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peak = max(peak, int(line.split()[1]))
-            except OSError:
-                pass
-        return peak
-
-    def stop(self) -> None:
-        pids = self.pids()
-        for pid in reversed(pids):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait(timeout=30)
-
-
 # --- the measurements ------------------------------------------------------------------
 
 _STAGE = (
@@ -313,7 +257,7 @@ class Result:
         return self.upload / self.floor
 
 
-def project(path: Path, district, worker: Worker, expected: Expected, timeout: float) -> tuple[float, int, bool]:
+def project(path: Path, district, worker: CeleryWorker, expected: Expected, timeout: float) -> tuple[float, int, bool]:
     from django.core.files import File
 
     from beneficiaries.models import Upload
@@ -365,12 +309,16 @@ def measure(rows: int, args, url: str, district, work: Path) -> Result:
         schema = schema_floor(path, url, district)
         print(f"  schema floor (the same into the real table, FKs and audit rows): {schema:.2f} s", flush=True)
     _reset("bench_floor")
-    worker = Worker({**os.environ, "COVAX_CELERY_QUEUE": SINK}, work / f"worker-{rows}.log")
+    env = {**os.environ, "COVAX_CELERY_QUEUE": SINK}
+    worker = CeleryWorker("bench-upload", env, work / f"worker-{rows}.log", queue=QUEUE)
     try:
         worker.wait_ready()
+    except RuntimeError as exc:
+        sys.exit(str(exc))
+    try:
         upload_s, peak_kb, ok = project(path, district, worker, expected, args.timeout)
     finally:
-        worker.stop()
+        worker.kill()
     print(f"  upload through the worker: {upload_s:.2f} s, peak RSS {peak_kb / 1024:.0f} MB", flush=True)
     _reset("bench_floor")
     after = floor(path, url, district.pk)

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +27,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bench.upload import Expected, write_people
+from bench.worker import CeleryWorker
 from beneficiaries.models import Beneficiary, DuplicateCandidate, Upload, UploadError
 from beneficiaries.uploads.pipeline import chunk_sizes
 from covax.celery import app
@@ -50,64 +48,6 @@ def _database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-class Worker:
-    """A real `celery -A covax worker` (prefork, one pool process) on the test database."""
-
-    def __init__(self, name: str, env: dict[str, str], log: Path):
-        self.name, self.log = name, log
-        cmd = [
-            sys.executable, "-m", "celery", "-A", "covax", "worker", "--pool=prefork", "--concurrency=1",
-            "-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "--loglevel=INFO",
-        ]  # fmt: skip
-        with open(log, "wb") as out:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-    def tail(self) -> str:
-        return f"--- worker {self.name} log ---\n{self.log.read_text(errors='replace')[-4000:]}"
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while b" ready." not in self.log.read_bytes():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"worker {self.name} did not start within {timeout:.0f} s\n{self.tail()}")
-            time.sleep(0.2)
-
-    def processes(self) -> list[int]:
-        """The main process first, then its pool process and that one's helpers."""
-        found, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop(0)
-            found.append(pid)
-            try:
-                todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-            except OSError:
-                pass
-        return found
-
-    def kill(self) -> list[int]:
-        pids = self.processes()  # the main process first: it can no longer replace a pool process
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait(timeout=30)
-        deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in pids):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"processes of worker {self.name} survived SIGKILL: {pids}")
-            time.sleep(0.1)
-        return pids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] not in "ZX"
-    except (OSError, IndexError):
-        return False
-
-
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.slow
@@ -121,21 +61,21 @@ class WorkerKilledTestCase(WorldMixin, TransactionTestCase):
         self.addCleanup(media.disable)
         self.addCleanup(app.control.purge)  # the duplicate scans the workers queued
         app.control.purge()
-        self.workers: list[Worker] = []
+        self.workers: list[CeleryWorker] = []
         self.addCleanup(self.stop_workers)  # runs first: no worker outlives the test
         self.path = self.tmp / "people.csv"
         self.expected = write_people(self.path, ROWS, seed=SEED)
         self.api = APIClient()
         self.api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=self.hisar_officer).key}")
 
-    def start_worker(self, name: str) -> Worker:
+    def start_worker(self, name: str) -> CeleryWorker:
         env = {
             **os.environ,
             "DATABASE_URL": _database_url(),
             "COVAX_MEDIA_ROOT": str(self.tmp / "media"),
             "COVAX_UPLOAD_STALE_SECONDS": str(STALE_SECONDS),
         }
-        worker = Worker(name, env, self.tmp / f"worker-{name}.log")
+        worker = CeleryWorker(name, env, self.tmp / f"worker-{name}.log")
         self.workers.append(worker)
         worker.wait_ready()
         return worker
