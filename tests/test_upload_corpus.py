@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from beneficiaries.models import Beneficiary, Upload, UploadError
 from tests.base import ApiTestCase
-from tests.uploads import HEADER, as_file, csv_bytes, person_rows, xlsx_bytes
+from tests.uploads import HEADER, REF_DOSE_HEADER, as_file, csv_bytes, person_rows, ref_dose_rows, xlsx_bytes
 
 GOOD = person_rows(5, seed=42)
 HINDI_HEADER = ["नाम", "लिंग", "जन्म वर्ष", "मोबाइल", "पहचान पत्र", "पहचान संख्या", "श्रेणी", "नियोक्ता"]
@@ -148,6 +148,18 @@ class CorpusTestCase(ApiTestCase):
         counts = (upload.rows_total, upload.rows_created, upload.rows_duplicate_in_file, upload.rows_invalid)
         self.assertEqual(counts, (6, 3, 3, 0))
         self.assertEqual(Beneficiary.objects.count(), 3)
+
+    def test_it_answers_a_reference_id_a_spreadsheet_mangled(self):
+        self.send("people.csv", csv_bytes(GOOD[:2]))
+        refs = list(Beneficiary.objects.order_by("upload_row").values_list("reference_id", flat=True))
+        mangled = f"{int(refs[1]) / 10**13:.5f}E+13"  # what a spreadsheet shows for 14 digits in "General"
+        rows = ref_dose_rows([refs[0], mangled], self.centre_a.pk)
+        upload = self.send("doses.csv", csv_bytes(rows, REF_DOSE_HEADER), "vaccinations")
+        self.assertEqual((upload.status, upload.rows_created, upload.rows_invalid), ("succeeded", 1, 1))
+        [(row, column, reason)] = UploadError.objects.filter(upload=upload).values_list("row", "column", "reason")
+        self.assertEqual((row, column), (3, "reference_id"))
+        self.assertIn("spreadsheet changed", reason)
+        self.assertIn("reference_id column as text", reason)
 
     def test_it_refuses_an_old_excel_file_at_once(self):
         r = self.client_for(self.hisar_officer).post(

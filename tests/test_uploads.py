@@ -10,18 +10,24 @@ import threading
 import pytest
 from django.db import connection
 from django.test import TransactionTestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 
-from beneficiaries.models import Beneficiary, Upload
+from beneficiaries.identity import identify
+from beneficiaries.models import Beneficiary, Upload, UploadError
+from beneficiaries.uploads import pipeline
+from beneficiaries.uploads.rows import parse_dose, read_header
 from beneficiaries.uploads.services import upload_create, upload_process
 from sessions_app.models import Allocation, Vaccination
 from sessions_app.services import allocation_create
 from tests.base import ApiTestCase, WorldMixin
+from tests.factories import BeneficiaryFactory
 from tests.guard import session_at
-from tests.uploads import HEADER, as_file, csv_bytes, person_rows, xlsx_bytes
+from tests.uploads import HEADER, REF_DOSE_HEADER, as_file, csv_bytes, person_rows, ref_dose_rows, xlsx_bytes
 
 
-@override_settings(COVAX_BACKGROUND="eager")
-class UploadTestCase(ApiTestCase):
+class Uploading:
+    """Send a file as the Hisar officer and read its counts."""
+
     def setUp(self):
         self.api = self.client_for(self.hisar_officer)
 
@@ -42,6 +48,13 @@ class UploadTestCase(ApiTestCase):
         keys = ("status", "rows_total", "rows_created", "rows_existing", "rows_duplicate_in_file", "rows_invalid")
         return tuple(body[k] for k in keys)
 
+    def errors(self, r) -> list[tuple[int, str, str]]:
+        errors = UploadError.objects.filter(upload=r.json()["id"]).order_by("row")
+        return list(errors.values_list("row", "column", "reason"))
+
+
+@override_settings(COVAX_BACKGROUND="eager")
+class UploadTestCase(Uploading, ApiTestCase):
     def test_it_answers_202_and_counts_every_row(self):
         rows = person_rows(30)
         rows[3][5] = "2.34568E+11"  # mangled by a spreadsheet
@@ -188,6 +201,109 @@ class UploadTestCase(ApiTestCase):
         with self.assertNumQueries(3):  # token, count, page
             r = self.api.get("/api/v1/uploads/")
         self.assertEqual(r.json()["count"], 3)
+
+
+DOSE_HEADER = ["id_type", "id_number", "dose", "vaccine", "administered_on", "centre_id", "lot_number"]
+BOTH_HEADER = ["reference_id", *DOSE_HEADER]
+DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
+
+
+@override_settings(COVAX_BACKGROUND="eager")
+class ReferenceIdDosesTestCase(Uploading, ApiTestCase):
+    """A centre's paper session list shows each person's reference id, not their ID
+    number: the vaccinations upload names people by either (SPEC §3 Uploads)."""
+
+    def setUp(self):
+        super().setUp()
+        self.rows = person_rows(6)
+        self.send(csv_bytes(self.rows))
+        self.refs = list(Beneficiary.objects.order_by("upload_row").values_list("reference_id", flat=True))
+        self.c = str(self.centre_a.pk)
+
+    def doses(self, rows: list[list[str]], header: list[str] = REF_DOSE_HEADER):
+        return self.send(csv_bytes(rows, header), kind="vaccinations", name="doses.csv")
+
+    def by_both(self, ref: str, id_number: str) -> list[str]:
+        return [ref, "aadhaar" if id_number else "", id_number, "1", "COVISHIELD", "2021-01-16", self.c, "L1"]
+
+    def test_it_records_doses_named_by_reference_id(self):
+        refs = self.refs[:4]
+        typed = [refs[0], f"{refs[1][:4]} {refs[1][4:8]}-{refs[1][8:]}", refs[2].translate(DEVANAGARI), refs[3] + ".0"]
+        r = self.doses(ref_dose_rows(typed, self.centre_a.pk))
+        self.assertEqual(self.counts(r), ("succeeded", 4, 4, 0, 0, 0))
+        records = Vaccination.objects.filter(beneficiary__reference_id__in=refs)
+        self.assertEqual(list(records.values_list("source", "dose", "upload")), [("upload", 1, r.json()["id"])] * 4)
+
+    def test_it_accepts_a_hindi_reference_id_header(self):
+        header = ["संदर्भ आईडी", "खुराक", "टीका", "टीकाकरण तिथि", "केंद्र आईडी", "लॉट नंबर"]
+        r = self.doses(ref_dose_rows(self.refs[:2], self.centre_a.pk), header)
+        self.assertEqual(self.counts(r), ("succeeded", 2, 2, 0, 0, 0))
+
+    def test_it_refuses_a_malformed_or_unknown_reference_id_and_keeps_the_good_rows(self):
+        elsewhere = BeneficiaryFactory(district=self.kurukshetra).reference_id
+        bad = ["2041776300229", "2.04178E+13", "2041776300229X", "99999999999999", elsewhere]
+        r = self.doses(ref_dose_rows([self.refs[0], *bad, self.refs[1]], self.centre_a.pk))
+        self.assertEqual(self.counts(r), ("succeeded", 7, 2, 0, 0, 5))
+        errors = self.errors(r)
+        self.assertEqual([(row, column) for row, column, _r in errors], [(n, "reference_id") for n in range(3, 8)])
+        expected = ["this one has 13", "spreadsheet", "14 digits and nothing else", "No person", "district"]
+        for (_row, _column, reason), words in zip(errors, expected, strict=True):
+            self.assertIn(words, reason)
+        self.assertFalse(Vaccination.objects.filter(beneficiary__reference_id=elsewhere).exists())
+
+    def test_it_counts_a_dose_named_by_reference_id_and_by_id_number_once(self):
+        rows = [
+            self.by_both(self.refs[0], ""),
+            self.by_both("", self.rows[0][5]),
+            self.by_both("", self.rows[1][5]),
+            self.by_both(self.refs[1], ""),
+            self.by_both(self.refs[2], self.rows[2][5]),  # both, naming the same person
+        ]
+        r = self.doses(rows, BOTH_HEADER)
+        self.assertEqual(self.counts(r), ("succeeded", 5, 3, 0, 2, 0))
+        self.assertEqual(Vaccination.objects.count(), 3)
+
+    def test_it_counts_the_same_doses_in_another_file_as_existing(self):
+        first = self.doses(ref_dose_rows(self.refs[:3], self.centre_a.pk))
+        self.assertEqual(self.counts(first)[2], 3)
+        again = ref_dose_rows(list(reversed(self.refs[:3])), self.centre_a.pk)
+        r = self.doses(again, ["Ref ID", "Dose", "Vaccine", "Date", "Centre", "Lot"])
+        self.assertEqual(self.counts(r), ("succeeded", 3, 0, 3, 0, 0))
+        self.assertEqual(Vaccination.objects.count(), 3)
+
+    def test_it_refuses_a_header_that_names_no_person(self):
+        for header in (REF_DOSE_HEADER[1:], ["id_type", *REF_DOSE_HEADER[1:]]):
+            r = self.doses([["1", "COVISHIELD", "2021-01-16", self.c, "L1"]], header)
+            body = self.result(r)
+            self.assertEqual(body["status"], "failed")
+            self.assertIn("Missing column(s): reference_id (or id_type + id_number)", body["failure_reason"])
+        self.assertEqual(Vaccination.objects.count(), 0)
+
+    def test_it_refuses_a_row_whose_reference_id_and_id_number_name_different_people(self):
+        rows = [self.by_both(self.refs[0], self.rows[1][5]), self.by_both(self.refs[2], self.rows[2][5])]
+        r = self.doses(rows, BOTH_HEADER)
+        self.assertEqual(self.counts(r), ("succeeded", 2, 1, 0, 0, 1))
+        [(row, column, reason)] = self.errors(r)
+        self.assertEqual((row, column), (2, "reference_id"))
+        self.assertIn("different people", reason)
+        self.assertNotIn(self.rows[1][5], reason)
+        self.assertFalse(Vaccination.objects.filter(beneficiary__reference_id=self.refs[0]).exists())
+
+    def test_it_looks_the_people_of_a_chunk_up_in_one_query(self):
+        rows = person_rows(50, seed=7)
+        self.send(csv_bytes(rows))
+        people = dict(Beneficiary.objects.values_list("id_hash", "reference_id"))
+        upload = Upload.objects.filter(kind="beneficiaries").first()
+        header = read_header(BOTH_HEADER, "vaccinations")
+        vaccines = {"COVISHIELD": self.covishield}
+        lines = [self.by_both(people[identify("aadhaar", r[5]).id_hash], "") if i % 2 else self.by_both("", r[5])
+                 for i, r in enumerate(rows)]  # fmt: skip
+        parsed = [(n, parse_dose(line, header, {self.centre_a.pk}, vaccines)) for n, line in enumerate(lines, 2)]
+        for n in (5, 50):
+            with CaptureQueriesContext(connection) as queries:
+                found = pipeline._people_for(upload, parsed[:n])
+            self.assertEqual(len(queries), 1, [q["sql"] for q in queries])
+            self.assertEqual(len(found.by_reference), n)
 
 
 @pytest.mark.postgres

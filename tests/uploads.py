@@ -12,6 +12,8 @@ from beneficiaries.models import Upload
 from tests.factories import aadhaar_number
 
 HEADER = ["name", "gender", "birth_year", "phone", "id_type", "id_number", "category", "employer"]
+# A vaccinations file as a centre types it from its paper session list.
+REF_DOSE_HEADER = ["reference_id", "dose", "vaccine", "administered_on", "centre_id", "lot_number"]
 
 
 def person_rows(n: int, *, seed: int = 0, category: str = "HCW") -> list[list[str]]:
@@ -20,6 +22,11 @@ def person_rows(n: int, *, seed: int = 0, category: str = "HCW") -> list[list[st
          aadhaar_number(seed * 1_000_000 + i), category, "Civil Hospital"]
         for i in range(n)
     ]  # fmt: skip
+
+
+def ref_dose_rows(reference_ids: list[str], centre_id: int, *, day: str = "2021-01-16") -> list[list[str]]:
+    """Dose 1 of COVISHIELD for each person, named by reference id (REF_DOSE_HEADER)."""
+    return [[ref, "1", "COVISHIELD", day, str(centre_id), "4121Z025"] for ref in reference_ids]
 
 
 def csv_bytes(rows: list[list[str]], header: list[str] | None = None, *, bom: bool = False) -> bytes:

@@ -29,6 +29,7 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -386,15 +387,17 @@ def _doses_chunk(upload, header: Header, chunk, centres: dict, vaccines: dict, c
             parsed.append((row_no, parse_dose(row, header, set(centres), vaccines)))
         except RowError as exc:
             counts.fail(upload, row_no, exc.problems)
-    people = _people_for(parsed)
+    people = _people_for(upload, parsed)
     tz = timezone.get_current_timezone()
     with transaction.atomic():
         for row_no, d in parsed:
-            person = people.get((d["id_type"], d["id_hash"]))
+            person, problem = people.named_by(d)
             if person is None:
-                counts.fail(upload, row_no, [("id_number", "No person with this ID is registered; upload them first.")])
+                counts.fail(upload, row_no, [problem])
                 continue
-            key = (_seen_key(d["id_type"], d["id_hash"]), d["dose"])
+            # The person, not how the row names them: a dose named once by reference id
+            # and once by ID number is the same dose.
+            key = (person.pk, d["dose"])
             if key in seen:
                 counts.duplicate += 1
                 continue
@@ -427,11 +430,41 @@ def _doses_chunk(upload, header: Header, chunk, centres: dict, vaccines: dict, c
         counts.errors = []
 
 
-def _people_for(parsed) -> dict[tuple[str, str], Beneficiary]:
-    types = {d["id_type"] for _n, d in parsed}
-    hashes = [d["id_hash"] for _n, d in parsed]
-    people = Beneficiary.objects.filter(id_type__in=types, id_hash__in=hashes)
-    return {(p.id_type, p.id_hash): p for p in people}
+@dataclass
+class DosePeople:
+    """The people a chunk of dose rows names, by reference id and by identity key."""
+
+    by_reference: dict[str, Beneficiary]
+    by_identity: dict[tuple[str, str], Beneficiary]
+
+    def named_by(self, d: dict) -> tuple[Beneficiary | None, tuple[str, str]]:
+        """The row's person, or None and the (column, reason) why not. The reasons never
+        repeat an ID number (SPEC §3 privacy)."""
+        by_ref = self.by_reference.get(d["reference_id"]) if d["reference_id"] else None
+        by_id = self.by_identity.get((d["id_type"], d["id_hash"])) if d["id_hash"] else None
+        if d["reference_id"] and by_ref is None:
+            return None, ("reference_id", _("No person with this reference id is registered in this district."))
+        if d["id_hash"] and by_ref is not None and by_id != by_ref:
+            return None, ("reference_id", _("The reference id and the ID number name different people; check both."))
+        if by_ref is None and by_id is None:
+            return None, ("id_number", _("No person with this ID is registered in this district; upload them first."))
+        return by_ref or by_id, ("", "")
+
+
+def _people_for(upload: Upload, parsed) -> DosePeople:
+    """Everyone the chunk names, in one query, only of the upload's district: the
+    district's scope (SPEC §2) holds for back-filled doses as for the dose API."""
+    refs = {d["reference_id"] for _n, d in parsed if d["reference_id"]}
+    keyed = [d for _n, d in parsed if d["id_hash"]]
+    names = []
+    if refs:
+        names.append(Q(reference_id__in=refs))
+    if keyed:
+        names.append(Q(id_type__in={d["id_type"] for d in keyed}, id_hash__in=[d["id_hash"] for d in keyed]))
+    if not names:
+        return DosePeople({}, {})
+    people = list(Beneficiary.objects.filter(functools.reduce(operator.or_, names), district_id=upload.district_id))
+    return DosePeople({p.reference_id: p for p in people}, {(p.id_type, p.id_hash): p for p in people})
 
 
 def _same_facts(existing: dict, d: dict, tz) -> bool:

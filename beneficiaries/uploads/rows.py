@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import operator
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,9 +24,12 @@ from beneficiaries.uploads.readers import Unreadable
 
 REQUIRED = {
     UploadKind.BENEFICIARIES: ["name", "gender", "birth_year", "phone", "id_type", "id_number", "category"],
-    UploadKind.VACCINATIONS: ["id_type", "id_number", "dose", "vaccine", "administered_on", "centre_id", "lot_number"],
+    UploadKind.VACCINATIONS: ["dose", "vaccine", "administered_on", "centre_id", "lot_number"],
 }
 OPTIONAL = {UploadKind.BENEFICIARIES: ["employer", "centre_id"], UploadKind.VACCINATIONS: ["vaccinator"]}
+# A dose names its person by reference id (what a centre's paper session list shows) or by
+# photo ID: a vaccinations header needs one of these column sets complete, and may have both.
+PERSON = {UploadKind.BENEFICIARIES: (), UploadKind.VACCINATIONS: (("reference_id",), ("id_type", "id_number"))}
 
 ALIASES = {
     "name": ["full name", "beneficiary name", "नाम", "पूरा नाम"],
@@ -34,6 +38,14 @@ ALIASES = {
     "phone": ["mobile", "mobile number", "phone number", "मोबाइल", "मोबाइल नंबर", "फ़ोन", "फोन"],
     "id_type": ["photo id type", "id type", "पहचान पत्र", "पहचान पत्र का प्रकार", "पहचान प्रकार"],
     "id_number": ["photo id number", "id number", "id no", "पहचान संख्या", "पहचान पत्र संख्या"],
+    "reference_id": [
+        "reference id",
+        "ref id",
+        "beneficiary reference id",
+        "beneficiary id",
+        "संदर्भ आईडी",
+        "संदर्भ संख्या",
+    ],
     "category": ["श्रेणी", "वर्ग"],
     "employer": ["organisation", "organization", "नियोक्ता", "संस्था"],
     "centre_id": ["center id", "centre", "center", "केंद्र", "केंद्र आईडी"],
@@ -54,6 +66,8 @@ CATEGORIES = {c.lower(): c for c in Category.values} | {
     "front line worker": "FLW", "frontline worker": "FLW", "अग्रिम पंक्ति कर्मी": "FLW",
 }  # fmt: skip
 DATE_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y"]
+REFERENCE_SEPARATORS = re.compile(r"[\s\-\u00a0\u2007\u202f]+")
+SCIENTIFIC = re.compile(r"^\d+(\.\d+)?[eE][+-]?\d+$")
 
 
 def _key(header: str) -> str:
@@ -82,20 +96,34 @@ class Header:
         return columns, operator.itemgetter(*indexes)
 
 
+def _columns(kind: str) -> list[str]:
+    """The columns a kind knows, in the order the header help lists them."""
+    return [c for columns in PERSON[kind] for c in columns] + REQUIRED[kind] + OPTIONAL[kind]
+
+
+def _person_missing(kind: str, positions: dict[str, int]) -> list[str]:
+    """What the header lacks to name a person, if no way of naming one is complete."""
+    ways = PERSON[kind]
+    if not ways or any(all(c in positions for c in way) for way in ways):
+        return []
+    return [_("%(first)s (or %(second)s)") % {"first": ways[0][0], "second": " + ".join(ways[1])}]
+
+
 def read_header(cells: list[str], kind: str) -> Header:
     """Map columns to their meaning, or refuse the file with what is wrong with it."""
     positions: dict[str, int] = {}
     ignored = []
+    known = _columns(kind)
     for index, cell in enumerate(cells):
         column = _LOOKUP.get(_key(cell))
-        if column is None or column not in REQUIRED[kind] + OPTIONAL[kind]:
+        if column is None or column not in known:
             if cell.strip():
                 ignored.append(cell.strip()[:40])
             continue
         if column in positions:
             raise Unreadable(_('The column "%(column)s" appears twice in the header.') % {"column": column})
         positions[column] = index
-    missing = [c for c in REQUIRED[kind] if c not in positions]
+    missing = _person_missing(kind, positions) + [c for c in REQUIRED[kind] if c not in positions]
     other = UploadKind.VACCINATIONS if kind == UploadKind.BENEFICIARIES else UploadKind.BENEFICIARIES
     if missing and {_LOOKUP.get(_key(c)) for c in cells} >= set(REQUIRED[other]) - {"id_type", "id_number"}:
         raise Unreadable(
@@ -105,7 +133,7 @@ def read_header(cells: list[str], kind: str) -> Header:
     if missing:
         raise Unreadable(
             _("Missing column(s): %(missing)s. The first row must be the header: %(expected)s.")
-            % {"missing": ", ".join(missing), "expected": ", ".join(REQUIRED[kind] + OPTIONAL[kind])}
+            % {"missing": ", ".join(missing), "expected": ", ".join(known)}
         )
     return Header(positions, ignored)
 
@@ -193,15 +221,12 @@ def _centre(value: str, centre_ids: set[int], problems: list, *, required: bool)
 
 
 def parse_dose(row: list[str], header: Header, centre_ids: set[int], vaccines: dict) -> dict:
-    """A back-filled dose: identity key, dose, vaccine, date, centre, lot; or RowError."""
+    """A back-filled dose: the person's reference id and/or identity key, dose, vaccine,
+    date, centre, lot; or RowError. Whom they name is looked up by the caller."""
     values, problems = _cells(row, header), []
     _formula_free(values, ["lot_number", "vaccinator"], problems)
     dose: dict = {"lot_number": values["lot_number"], "vaccinator": values.get("vaccinator", "")}
-    try:
-        identity = identify(values["id_type"], values["id_number"])
-        dose.update(id_type=identity.id_type, id_hash=identity.id_hash)
-    except IdentityError as exc:
-        problems.append((exc.field or "id_number", str(exc)))
+    dose.update(_person_named(values, problems))
     try:
         dose["dose"] = _int(values["dose"])
         if not 1 <= dose["dose"] <= 10:
@@ -218,6 +243,49 @@ def parse_dose(row: list[str], header: Header, centre_ids: set[int], vaccines: d
     if problems:
         raise RowError(problems)
     return dose
+
+
+def _person_named(values: dict[str, str], problems: list) -> dict:
+    """reference_id, id_type and id_hash, each None unless the row gives it. A file with
+    both column sets may fill either; one with only the ID columns keeps their errors."""
+    by_id = "id_type" in values and "id_number" in values
+    has_ref = "reference_id" in values
+    named: dict = {"reference_id": None, "id_type": None, "id_hash": None}
+    if has_ref and (values["reference_id"] or not by_id):
+        named["reference_id"] = _reference_id(values["reference_id"], problems)
+    if by_id and (values["id_type"] or values["id_number"] or not has_ref):
+        try:
+            identity = identify(values["id_type"], values["id_number"])
+            named.update(id_type=identity.id_type, id_hash=identity.id_hash)
+        except IdentityError as exc:
+            problems.append((exc.field or "id_number", str(exc)))
+    elif has_ref and by_id and not values["reference_id"]:
+        problems.append(("reference_id", _("Give the person's reference id, or their ID type and ID number.")))
+    return named
+
+
+def _reference_id(value: str, problems: list) -> str | None:
+    """14 ASCII digits from what a person typed or a spreadsheet kept: digits of any
+    script, spaces and hyphens between them, an exact trailing ".0"."""
+    if not value:
+        problems.append(("reference_id", _("Reference id is missing.")))
+        return None
+    if SCIENTIFIC.match(value):
+        message = _(
+            "This looks like a number a spreadsheet changed (%(value)s). "
+            "Format the reference_id column as text and export again."
+        )
+        problems.append(("reference_id", message % {"value": value[:16]}))
+        return None
+    ascii_digits = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in value)
+    digits = REFERENCE_SEPARATORS.sub("", ascii_digits).removesuffix(".0")
+    if not (digits.isascii() and digits.isdigit()):
+        problems.append(("reference_id", _("A reference id has 14 digits and nothing else.")))
+        return None
+    if len(digits) != 14:
+        problems.append(("reference_id", _("A reference id has 14 digits; this one has %(n)s.") % {"n": len(digits)}))
+        return None
+    return digits
 
 
 def _date(value: str, problems: list) -> dt.date | None:
