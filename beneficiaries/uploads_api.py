@@ -146,8 +146,9 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         """Upload a CSV or XLSX list of people (`beneficiaries`) or of doses given on paper (`vaccinations`).
 
         Columns (SPEC §3): people `name, gender, birth_year, phone, id_type, id_number, category`
-        and optional `employer, centre_id`; doses `id_type, id_number, dose, vaccine,
-        administered_on, centre_id, lot_number` and optional `vaccinator`."""
+        and optional `employer, centre_id`; doses `reference_id` (as on the session list; or
+        `id_type, id_number`), `dose, vaccine, administered_on, centre_id, lot_number` and
+        optional `vaccinator`."""
         body = UploadInSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         intake = services.upload_create(user=request.user, **body.validated_data)
