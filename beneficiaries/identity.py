@@ -16,8 +16,19 @@ from dataclasses import dataclass
 import phonenumbers
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+from covax.reasons import reason
 
 AADHAAR, PAN, EPIC, PASSPORT, DL, OTHER = "aadhaar", "pan", "epic", "passport", "driving_licence", "other"
+_LABELS = {  # the labels' message ids, for messages shown later in another language
+    AADHAAR: gettext_noop("Aadhaar"),
+    PAN: gettext_noop("PAN card"),
+    EPIC: gettext_noop("Voter ID (EPIC)"),
+    PASSPORT: gettext_noop("Passport"),
+    DL: gettext_noop("Driving licence"),
+    OTHER: gettext_noop("Other photo ID"),
+}
 ID_TYPE_CHOICES = [
     (AADHAAR, _("Aadhaar")),
     (PAN, _("PAN card")),
@@ -38,9 +49,15 @@ ID_TYPE_ALIASES = {alias: code for code, names in _ALIASES.items() for alias in 
 
 
 class IdentityError(ValueError):
-    def __init__(self, message, *, field: str = "id_number"):
-        super().__init__(str(message))
-        self.field = field
+    """A value that names no one. Its message is a covax.reasons.Reason, so that an
+    upload's error report can show it later in its reader's language."""
+
+    def __init__(self, message: str, *, field: str = "id_number"):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+    def __str__(self) -> str:
+        return self.message  # the Reason itself, not a copy: str(exc) keeps what it remembers
 
 
 @dataclass(frozen=True)
@@ -134,7 +151,9 @@ def normalise_id_type(raw: str) -> str:
     if not code:
         valid = ", ".join(code for code, _label in ID_TYPE_CHOICES)
         raise IdentityError(
-            _("Unknown ID type “%(value)s”; use one of: %(valid)s.") % {"value": str(raw)[:30], "valid": valid},
+            reason(
+                gettext_noop("Unknown ID type “%(value)s”; use one of: %(valid)s."), value=str(raw)[:30], valid=valid
+            ),
             field="id_type",
         )
     return code
@@ -153,7 +172,7 @@ def _ascii_digits(text: str) -> str:
 def normalise_id_number(id_type: str, raw: str) -> str:
     value = str(raw or "").strip()
     if not value:
-        raise IdentityError(_("ID number is missing."))
+        raise IdentityError(reason(gettext_noop("ID number is missing.")))
     if not value.isascii():
         value = _ascii_digits(value)
     if id_type == AADHAAR:
@@ -162,12 +181,14 @@ def normalise_id_number(id_type: str, raw: str) -> str:
     if id_type in _PATTERNS:
         pattern, shape = _PATTERNS[id_type]
         if not pattern.match(compact):
-            label = dict(ID_TYPE_CHOICES)[id_type]
-            raise IdentityError(_("%(label)s number must look like %(shape)s.") % {"label": label, "shape": shape})
+            label = reason(_LABELS[id_type])
+            raise IdentityError(
+                reason(gettext_noop("%(label)s number must look like %(shape)s."), label=label, shape=shape)
+            )
         return compact
     compact = compact.replace("-", "")
     if not _FREE_FORM.match(compact):
-        raise IdentityError(_("ID number must be 4 to 32 letters, digits or “/”."))
+        raise IdentityError(reason(gettext_noop("ID number must be 4 to 32 letters, digits or “/”.")))
     return compact
 
 
@@ -177,11 +198,13 @@ def _aadhaar(value: str) -> str:
     else:
         digits = _aadhaar_digits(value)
     if digits[0] in "01":
-        raise IdentityError(_("Aadhaar cannot start with 0 or 1."))
+        raise IdentityError(reason(gettext_noop("Aadhaar cannot start with 0 or 1.")))
     if not verhoeff_valid(digits):
         raise IdentityError(
-            _("Aadhaar check digit is wrong (number ending %(last4)s) — please re-check the number.")
-            % {"last4": _masked(digits)}
+            reason(
+                gettext_noop("Aadhaar check digit is wrong (number ending %(last4)s) — please re-check the number."),
+                last4=_masked(digits),
+            )
         )
     return digits
 
@@ -189,17 +212,19 @@ def _aadhaar(value: str) -> str:
 def _aadhaar_digits(value: str) -> str:
     if _MANGLED.match(value.replace(",", "")):
         raise IdentityError(
-            _(
-                "This looks like a number a spreadsheet changed (%(value)s). "
-                "Format the ID column as text and export again."
+            reason(
+                gettext_noop(
+                    "This looks like a number a spreadsheet changed (%(value)s). "
+                    "Format the ID column as text and export again."
+                ),
+                value=value if "e" in value.lower() else "….0",
             )
-            % {"value": value if "e" in value.lower() else "….0"}
         )
     digits = _STRIP.sub("", value)
     if not digits.isdecimal():
-        raise IdentityError(_("Aadhaar must contain digits only."))
+        raise IdentityError(reason(gettext_noop("Aadhaar must contain digits only.")))
     if len(digits) != 12:
-        raise IdentityError(_("Aadhaar must have 12 digits, got %(n)s.") % {"n": len(digits)})
+        raise IdentityError(reason(gettext_noop("Aadhaar must have 12 digits, got %(n)s."), n=len(digits)))
     return digits
 
 
@@ -288,7 +313,7 @@ _INDIAN_NUMBER_OK = _indian_number_check()
 def normalise_phone(raw: str, region: str = "IN") -> str:
     value = str(raw or "").strip()
     if not value:
-        raise IdentityError(_("Mobile number is missing."), field="phone")
+        raise IdentityError(reason(gettext_noop("Mobile number is missing.")), field="phone")
     if region == "IN" and _INDIAN_NUMBER_OK is not None and "." not in value:
         shape = _MOBILE_SHAPE.fullmatch(_PHONE_PUNCTUATION.sub("", value))
         if shape and _INDIAN_NUMBER_OK(shape[1]):
@@ -307,7 +332,9 @@ def _phone_by_phonenumbers(raw, value: str, region: str) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise IdentityError(_("Mobile number %(value)s is not valid.") % {"value": str(raw)[:20]}, field="phone")
+        raise IdentityError(
+            reason(gettext_noop("Mobile number %(value)s is not valid."), value=str(raw)[:20]), field="phone"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

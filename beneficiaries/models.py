@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.identity import ID_TYPE_CHOICES
+from covax import reasons
 
 
 def audited(level=None, attrs=None):
@@ -144,7 +145,8 @@ class Upload(models.Model):
     rows_existing = models.PositiveIntegerField(default=0)
     rows_duplicate_in_file = models.PositiveIntegerField(default=0)
     rows_invalid = models.PositiveIntegerField(default=0)
-    failure_reason = models.TextField(blank=True)
+    failure_reason = models.TextField(blank=True)  # in the worker's language; shown by failure_text
+    failure_message = models.JSONField(default=dict, blank=True)  # covax.reasons.stored(failure_reason)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -165,6 +167,11 @@ class Upload(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} upload {self.pk} ({self.original_name})"
 
+    @property
+    def failure_text(self) -> str:
+        """Why the file could not be processed, in the reader's language."""
+        return reasons.shown(self.failure_reason, self.failure_message)
+
 
 class UploadError(models.Model):
     """One invalid cell of an upload: the downloadable error report."""
@@ -172,7 +179,8 @@ class UploadError(models.Model):
     upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="errors")
     row = models.PositiveIntegerField()
     column = models.CharField(max_length=64, blank=True)
-    reason = models.TextField()
+    reason = models.TextField()  # in the worker's language (English); shown by `text`
+    message = models.JSONField(default=dict, blank=True)  # covax.reasons.stored(reason)
 
     class Meta:
         ordering = ["row", "id"]
@@ -180,6 +188,11 @@ class UploadError(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row} {self.column}: {self.reason}"
+
+    @property
+    def text(self) -> str:
+        """The reason in the reader's language."""
+        return reasons.shown(self.reason, self.message)
 
 
 class CandidateStatus(models.TextChoices):

@@ -27,6 +27,9 @@ class UploadInSerializer(serializers.Serializer):
 class UploadSerializer(serializers.ModelSerializer):
     errors_url = serializers.SerializerMethodField()
     duplicate_of = serializers.SerializerMethodField()
+    failure_reason = serializers.CharField(
+        source="failure_text", read_only=True, help_text="Why the file could not be processed, in your language."
+    )
 
     class Meta:
         model = Upload

@@ -15,9 +15,10 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from beneficiaries.models import Beneficiary
+from covax import reasons
 from covax.audit import audit_context
 from covax.errors import Conflict, RuleBroken, ServiceError
 from sessions_app import dose_sql, public_cache
@@ -62,21 +63,29 @@ def centre_update(*, centre: Centre, **fields: Any) -> Centre:
 
 def _check_centre(centre: Centre) -> None:
     if centre.opens and centre.closes and centre.opens >= centre.closes:
-        raise ServiceError(_("The centre must open before it closes."), field="closes")
+        raise ServiceError(reasons.reason(gettext_noop("The centre must open before it closes.")), field="closes")
     if centre.fee_type == "Free" and centre.fees:
-        raise ServiceError(_("A free centre cannot charge fees."), field="fees")
+        raise ServiceError(reasons.reason(gettext_noop("A free centre cannot charge fees.")), field="fees")
     if centre.fee_type == "Paid" and not centre.fees:
-        raise ServiceError(_('A paid centre needs its fee per vaccine, e.g. {"COVISHIELD": 780}.'), field="fees")
+        raise ServiceError(
+            reasons.reason(gettext_noop('A paid centre needs its fee per vaccine, e.g. {"COVISHIELD": 780}.')),
+            field="fees",
+        )
     unknown = set(centre.fees) - set(Vaccine.objects.filter(code__in=list(centre.fees)).values_list("code", flat=True))
     if unknown:
-        raise ServiceError(_("Unknown vaccine in fees: %s.") % ", ".join(sorted(unknown)), field="fees")
+        raise ServiceError(
+            reasons.reason(gettext_noop("Unknown vaccine in fees: %s.")) % ", ".join(sorted(unknown)), field="fees"
+        )
 
 
 def vaccine_create(
     *, code: str, name: str, doses: int, min_interval_days: int, max_interval_days: int | None = None
 ) -> Vaccine:
     if max_interval_days is not None and max_interval_days < min_interval_days:
-        raise ServiceError(_("The maximum interval cannot be shorter than the minimum."), field="max_interval_days")
+        raise ServiceError(
+            reasons.reason(gettext_noop("The maximum interval cannot be shorter than the minimum.")),
+            field="max_interval_days",
+        )
     return Vaccine.objects.create(
         code=code.strip().upper(),
         name=name.strip(),
@@ -100,14 +109,20 @@ def session_create(
 ) -> Session:
     if dose > vaccine.doses:
         raise ServiceError(
-            _("%(vaccine)s has %(n)s doses; there is no dose %(dose)s.")
-            % {"vaccine": vaccine.code, "n": vaccine.doses, "dose": dose},
+            reasons.reason(
+                gettext_noop("%(vaccine)s has %(n)s doses; there is no dose %(dose)s."),
+                vaccine=vaccine.code,
+                n=vaccine.doses,
+                dose=dose,
+            ),
             field="dose",
         )
     if max_age is not None and max_age < min_age:
-        raise ServiceError(_("The maximum age cannot be below the minimum age."), field="max_age")
+        raise ServiceError(
+            reasons.reason(gettext_noop("The maximum age cannot be below the minimum age.")), field="max_age"
+        )
     if date < timezone.localdate():
-        raise ServiceError(_("A session cannot be planned in the past."), field="date")
+        raise ServiceError(reasons.reason(gettext_noop("A session cannot be planned in the past.")), field="date")
     return Session.objects.create(
         centre=centre,
         date=date,
@@ -124,8 +139,12 @@ def session_create(
 def _already_vaccinated(existing: Vaccination) -> Conflict:
     when = timezone.localtime(existing.administered_at).strftime("%d-%m-%Y")
     return Conflict(
-        _("Dose %(dose)s was already recorded on %(date)s at %(centre)s.")
-        % {"dose": existing.dose, "date": when, "centre": existing.centre.name},
+        reasons.reason(
+            gettext_noop("Dose %(dose)s was already recorded on %(date)s at %(centre)s."),
+            dose=existing.dose,
+            date=when,
+            centre=existing.centre.name,
+        ),
         code="already_vaccinated",
         existing=vaccination_summary(existing),
     )
@@ -162,7 +181,10 @@ def _earlier(
 def _replay(keyed: Vaccination, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, centre: Centre) -> Vaccination:
     """The record to answer a repeated idempotency key with, if it was for this dose."""
     if keyed.beneficiary_id != beneficiary.pk or keyed.dose != dose:
-        raise Conflict(_("This client_id was already used for another dose; send a new one."), code="client_id_reused")
+        raise Conflict(
+            reasons.reason(gettext_noop("This client_id was already used for another dose; send a new one.")),
+            code="client_id_reused",
+        )
     # Answered with the objects the caller already holds; only those that differ load.
     keyed.beneficiary = beneficiary
     if keyed.vaccine_id == vaccine.pk:
@@ -192,8 +214,12 @@ def dose_check(*, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, when: d
 def _check_dose_number(dose: int, vaccine: Vaccine) -> None:
     if dose < 1 or dose > vaccine.doses:
         raise RuleBroken(
-            _("%(vaccine)s has %(n)s doses; there is no dose %(dose)s.")
-            % {"vaccine": vaccine.code, "n": vaccine.doses, "dose": dose},
+            reasons.reason(
+                gettext_noop("%(vaccine)s has %(n)s doses; there is no dose %(dose)s."),
+                vaccine=vaccine.code,
+                n=vaccine.doses,
+                dose=dose,
+            ),
             code="invalid_dose",
         )
 
@@ -202,21 +228,35 @@ def _check_previous(previous: Vaccination | None, *, dose: int, vaccine: Vaccine
     """Dose `dose` needs dose − 1 of the same vaccine at least the minimum interval before."""
     if previous is None:
         raise RuleBroken(
-            _("Dose %(prev)s is not recorded, so dose %(dose)s cannot be given.") % {"prev": dose - 1, "dose": dose},
+            reasons.reason(
+                gettext_noop("Dose %(prev)s is not recorded, so dose %(dose)s cannot be given."),
+                prev=dose - 1,
+                dose=dose,
+            ),
             code="previous_dose_missing",
         )
     if previous.vaccine_id != vaccine.pk:
         given = Vaccine.objects.get(pk=previous.vaccine_id).code
         raise RuleBroken(
-            _("Dose %(prev)s was %(given)s; dose %(dose)s must be the same vaccine, not %(asked)s.")
-            % {"prev": dose - 1, "given": given, "dose": dose, "asked": vaccine.code},
+            reasons.reason(
+                gettext_noop("Dose %(prev)s was %(given)s; dose %(dose)s must be the same vaccine, not %(asked)s."),
+                prev=dose - 1,
+                given=given,
+                dose=dose,
+                asked=vaccine.code,
+            ),
             code="vaccine_mismatch",
         )
     due = timezone.localtime(previous.administered_at).date() + dt.timedelta(days=vaccine.min_interval_days)
     if timezone.localtime(when).date() < due:
         raise RuleBroken(
-            _("Dose %(dose)s is due from %(due)s (%(days)s days after dose %(prev)s).")
-            % {"dose": dose, "due": due.strftime("%d-%m-%Y"), "days": vaccine.min_interval_days, "prev": dose - 1},
+            reasons.reason(
+                gettext_noop("Dose %(dose)s is due from %(due)s (%(days)s days after dose %(prev)s)."),
+                dose=dose,
+                due=due.strftime("%d-%m-%Y"),
+                days=vaccine.min_interval_days,
+                prev=dose - 1,
+            ),
             code="dose_not_due",
             due_on=due.isoformat(),
         )
@@ -225,12 +265,16 @@ def _check_previous(previous: Vaccination | None, *, dose: int, vaccine: Vaccine
 def _check_session(session: Session, *, centre: Centre, vaccine: Vaccine, dose: int) -> None:
     if session.centre_id != centre.pk or session.vaccine_id != vaccine.pk or session.dose != dose:
         raise RuleBroken(
-            _("This session is for %(vaccine)s dose %(dose)s at %(centre)s.")
-            % {"vaccine": session.vaccine.code, "dose": session.dose, "centre": session.centre.name},
+            reasons.reason(
+                gettext_noop("This session is for %(vaccine)s dose %(dose)s at %(centre)s."),
+                vaccine=session.vaccine.code,
+                dose=session.dose,
+                centre=session.centre.name,
+            ),
             code="session_mismatch",
         )
     if session.status == SessionStatus.CANCELLED:
-        raise RuleBroken(_("This session was cancelled."), code="session_cancelled")
+        raise RuleBroken(reasons.reason(gettext_noop("This session was cancelled.")), code="session_cancelled")
 
 
 def vaccination_record(
@@ -270,13 +314,18 @@ def vaccination_record(
             if keyed:
                 return _replay(keyed, beneficiary, dose, vaccine, centre), False
             if administered_at > now + CLOCK_SKEW:
-                raise RuleBroken(_("The time the dose was given is in the future."), code="administered_in_future")
+                raise RuleBroken(
+                    reasons.reason(gettext_noop("The time the dose was given is in the future.")),
+                    code="administered_in_future",
+                )
             if device_day is not None:
                 _check_device_clock(administered_at, device_day)
             if facts.merged_into_id:
                 raise RuleBroken(
-                    _("This record was merged into %(ref)s; record the dose there.")
-                    % {"ref": Beneficiary.objects.values_list("reference_id", flat=True).get(pk=facts.merged_into_id)},
+                    reasons.reason(
+                        gettext_noop("This record was merged into %(ref)s; record the dose there."),
+                        ref=Beneficiary.objects.values_list("reference_id", flat=True).get(pk=facts.merged_into_id),
+                    ),
                     code="beneficiary_merged",
                 )
             if existing:
@@ -338,11 +387,14 @@ def _check_device_clock(administered_at: dt.datetime, device_day: dt.date) -> No
     day = timezone.localtime(administered_at).date()
     if day != device_day:
         raise RuleBroken(
-            _(
-                "The device's clock says the dose was given on %(day)s, but this session is on %(date)s."
-                " Check the date and time on this device."
-            )
-            % {"day": day.strftime("%d-%m-%Y"), "date": device_day.strftime("%d-%m-%Y")},
+            reasons.reason(
+                gettext_noop(
+                    "The device's clock says the dose was given on %(day)s, but this session is on %(date)s."
+                    " Check the date and time on this device."
+                ),
+                day=day.strftime("%d-%m-%Y"),
+                date=device_day.strftime("%d-%m-%Y"),
+            ),
             code="device_clock_wrong",
         )
 
@@ -394,16 +446,21 @@ def vaccination_void(*, vaccination: Vaccination, reason: str, user=None) -> Vac
     """Void a wrong record with a reason; it stays in the database and in the audit log."""
     reason = (reason or "").strip()
     if not reason:
-        raise ServiceError(_("Give a reason for voiding this dose."), code="reason_required", field="reason")
+        raise ServiceError(
+            reasons.reason(gettext_noop("Give a reason for voiding this dose.")), code="reason_required", field="reason"
+        )
     with transaction.atomic(), audit_context(reason=reason, action="vaccination_void"):
         record = Vaccination.objects.select_for_update().get(pk=vaccination.pk)
         if record.voided_at:
-            raise Conflict(_("This dose was already voided."), code="already_voided")
+            raise Conflict(reasons.reason(gettext_noop("This dose was already voided.")), code="already_voided")
         later = Vaccination.objects.filter(
             beneficiary_id=record.beneficiary_id, dose__gt=record.dose, voided_at__isnull=True
         ).exists()
         if later:
-            raise RuleBroken(_("A later dose is recorded; void that one first."), code="later_dose_recorded")
+            raise RuleBroken(
+                reasons.reason(gettext_noop("A later dose is recorded; void that one first.")),
+                code="later_dose_recorded",
+            )
         record.voided_at = timezone.now()
         record.voided_by = user if getattr(user, "pk", None) else None
         record.void_reason = reason
@@ -477,22 +534,27 @@ class _Facts:
 
 def _skip_reason(session: Session, person: Beneficiary, facts: _Facts) -> tuple[str, str] | None:
     if person.merged_into_id:
-        return "merged", _("This record was merged into another person.")
+        return "merged", reasons.reason(gettext_noop("This record was merged into another person."))
     if (done := facts.done.get(person.pk)) is not None:
         when = timezone.localtime(done.administered_at).strftime("%d-%m-%Y")
-        return "already_vaccinated", _("Dose %(dose)s recorded on %(date)s at %(centre)s.") % {
-            "dose": done.dose,
-            "date": when,
-            "centre": done.centre.name,
-        }
+        return "already_vaccinated", reasons.reason(
+            gettext_noop("Dose %(dose)s recorded on %(date)s at %(centre)s."),
+            dose=done.dose,
+            date=when,
+            centre=done.centre.name,
+        )
     if (other := facts.allocated.get(person.pk)) is not None:
         if other == session.pk:
-            return "already_allocated", _("Already on this session's list.")
-        return "allocated_elsewhere", _("Already allocated to another session for this dose.")
+            return "already_allocated", reasons.reason(gettext_noop("Already on this session's list."))
+        return "allocated_elsewhere", reasons.reason(
+            gettext_noop("Already allocated to another session for this dose.")
+        )
     if session.categories and person.category not in session.categories:
-        return "ineligible", _("Category %(cat)s is not eligible for this session.") % {"cat": person.category}
+        return "ineligible", reasons.reason(
+            gettext_noop("Category %(cat)s is not eligible for this session."), cat=person.category
+        )
     if not _age_ok(session, person.birth_year):
-        return "ineligible", _("Age is outside this session's limits.")
+        return "ineligible", reasons.reason(gettext_noop("Age is outside this session's limits."))
     if session.dose > 1:
         previous = facts.previous.get(person.pk)
         when = timezone.make_aware(dt.datetime.combine(session.date, dt.time.min))
@@ -519,7 +581,10 @@ def allocation_create(
     """
     if session.status in (SessionStatus.CANCELLED, SessionStatus.CLOSED):
         raise RuleBroken(
-            _("This session is %(status)s; nobody can be allocated to it.") % {"status": session.get_status_display()},
+            reasons.reason(
+                gettext_noop("This session is %(status)s; nobody can be allocated to it."),
+                status=session.get_status_display(),
+            ),
             code="session_closed",
         )
     result = AllocationResult()
@@ -535,7 +600,11 @@ def allocation_create(
             .filter(reference_id__in=wanted)
             .values_list("reference_id", "pk")
         )
-        result.skipped += [Skip(r, "not_found", _("No such person in your area.")) for r in wanted if r not in found]
+        result.skipped += [
+            Skip(r, "not_found", reasons.reason(gettext_noop("No such person in your area.")))
+            for r in wanted
+            if r not in found
+        ]
         ids, overflow = [found[r] for r in wanted if r in found], []
     # Lock order: people (by id), then the session. Dose recording locks a person and
     # then touches sessions too, so every path takes locks in this order and two of
@@ -550,7 +619,7 @@ def allocation_create(
         person = people[pk]
         reason = _skip_reason(locked, person, facts)
         if reason is None and len(chosen) >= room:
-            reason = ("capacity_full", _("The session is full."))
+            reason = ("capacity_full", reasons.reason(gettext_noop("The session is full.")))
         if reason:
             if not auto or reason[0] == "capacity_full":
                 result.skipped.append(Skip(person.reference_id, *reason))
@@ -558,7 +627,7 @@ def allocation_create(
         chosen.append(person)
     if overflow:
         refs = Beneficiary.objects.filter(pk__in=overflow).values_list("reference_id", flat=True)
-        result.skipped += [Skip(r, "capacity_full", _("The session is full.")) for r in refs]
+        result.skipped += [Skip(r, "capacity_full", reasons.reason(gettext_noop("The session is full."))) for r in refs]
     Allocation.objects.bulk_create(
         [Allocation(session=locked, beneficiary=p, dose=locked.dose, created_by=_user(user)) for p in chosen]
     )
@@ -621,8 +690,11 @@ def session_update(*, session: Session, user=None, **fields: Any) -> Session:
         if status and status != locked.status:
             if status not in _NEXT_STATUS[locked.status]:
                 raise RuleBroken(
-                    _("A %(old)s session cannot become %(new)s.")
-                    % {"old": locked.get_status_display(), "new": SessionStatus(status).label},
+                    reasons.reason(
+                        gettext_noop("A %(old)s session cannot become %(new)s."),
+                        old=locked.get_status_display(),
+                        new=SessionStatus(status).label,
+                    ),
                     code="invalid_status_change",
                 )
             locked.status = status
@@ -635,12 +707,17 @@ def session_update(*, session: Session, user=None, **fields: Any) -> Session:
             setattr(locked, key, value)
         if locked.capacity < locked.allocated_count:
             raise RuleBroken(
-                _("%(n)s people are already allocated; the capacity cannot be lower.") % {"n": locked.allocated_count},
+                reasons.reason(
+                    gettext_noop("%(n)s people are already allocated; the capacity cannot be lower."),
+                    n=locked.allocated_count,
+                ),
                 code="capacity_below_allocated",
                 field="capacity",
             )
         if locked.max_age is not None and locked.max_age < locked.min_age:
-            raise ServiceError(_("The maximum age cannot be below the minimum age."), field="max_age")
+            raise ServiceError(
+                reasons.reason(gettext_noop("The maximum age cannot be below the minimum age.")), field="max_age"
+            )
         locked.save()
     return locked
 
@@ -655,7 +732,7 @@ def session_create_many(*, centres: list[Centre], **fields: Any) -> list[Session
             created.append(session_create(centre=centre, **fields))
         except ServiceError as exc:
             raise ServiceError(
-                _("%(centre)s: %(error)s") % {"centre": centre.name, "error": exc.detail},
+                reasons.reason(gettext_noop("%(centre)s: %(error)s"), centre=centre.name, error=exc.detail),
                 code=exc.code,
                 centre=centre.pk,
                 **exc.extra,

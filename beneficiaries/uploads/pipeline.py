@@ -31,11 +31,12 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from beneficiaries.models import Beneficiary, Upload, UploadError, UploadKind, UploadStatus
 from beneficiaries.uploads import parallel, readers
 from beneficiaries.uploads.rows import Header, RowError, parse_dose, parse_person, read_header
+from covax import reasons
 from covax.errors import Conflict, ServiceError
 from sessions_app.models import Centre, Source, Vaccine
 
@@ -68,7 +69,12 @@ class Counts:
 
     def fail(self, upload: Upload, row: int, problems: list[tuple[str, str]]) -> None:
         self.invalid += 1
-        self.errors += [UploadError(upload=upload, row=row, column=c, reason=r) for c, r in problems]
+        self.errors += [error(upload, row, c, r) for c, r in problems]
+
+
+def error(upload: Upload, row: int, column: str, text: str) -> UploadError:
+    """One line of the error report, kept so that it can be shown in any language."""
+    return UploadError(upload=upload, row=row, column=column, reason=text, message=reasons.stored(text))
 
 
 def _seen_key(id_type: str, id_hash: str) -> int:
@@ -83,7 +89,7 @@ def numbered_rows(path: Path, name: str) -> tuple[list[str], Iterator[tuple[int,
     try:
         _n, header = next(numbered)
     except StopIteration:
-        raise readers.Unreadable(_("The file is empty.")) from None
+        raise readers.Unreadable(reasons.reason(gettext_noop("The file is empty."))) from None
     return header, numbered
 
 
@@ -140,11 +146,9 @@ def _start(upload: Upload, header: Header) -> tuple[int, Counts]:
     before anything is written. Then forget the errors of an earlier run."""
     total = readers.count_rows(Path(upload.file.path), upload.original_name)
     if total == 0:
-        raise readers.Unreadable(_("The file has a header but no rows."))
+        raise readers.Unreadable(reasons.reason(gettext_noop("The file has a header but no rows.")))
     UploadError.objects.filter(upload=upload).delete()
-    notices = [
-        UploadError(upload=upload, row=1, column=c, reason=_("Unknown column, ignored.")) for c in header.ignored
-    ]
+    notices = [error(upload, 1, c, reasons.reason(gettext_noop("Unknown column, ignored."))) for c in header.ignored]
     UploadError.objects.bulk_create(notices)
     return total, Counts()
 
@@ -419,10 +423,10 @@ def _doses_chunk(upload, header: Header, chunk, centres: dict, vaccines: dict, c
                 if exc.code == "already_vaccinated" and _same_facts(exc.extra.get("existing", {}), d, tz):
                     counts.existing += 1
                 else:
-                    counts.fail(upload, row_no, [("dose", str(exc.detail))])
+                    counts.fail(upload, row_no, [("dose", exc.detail)])
                 continue
             except ServiceError as exc:
-                counts.fail(upload, row_no, [("dose", str(exc.detail))])
+                counts.fail(upload, row_no, [("dose", exc.detail)])
                 continue
             counts.created += 1 if created or record.upload_id == upload.pk else 0
             counts.existing += 0 if created or record.upload_id == upload.pk else 1
@@ -443,11 +447,22 @@ class DosePeople:
         by_ref = self.by_reference.get(d["reference_id"]) if d["reference_id"] else None
         by_id = self.by_identity.get((d["id_type"], d["id_hash"])) if d["id_hash"] else None
         if d["reference_id"] and by_ref is None:
-            return None, ("reference_id", _("No person with this reference id is registered in this district."))
+            return None, (
+                "reference_id",
+                reasons.reason(gettext_noop("No person with this reference id is registered in this district.")),
+            )
         if d["id_hash"] and by_ref is not None and by_id != by_ref:
-            return None, ("reference_id", _("The reference id and the ID number name different people; check both."))
+            return None, (
+                "reference_id",
+                reasons.reason(gettext_noop("The reference id and the ID number name different people; check both.")),
+            )
         if by_ref is None and by_id is None:
-            return None, ("id_number", _("No person with this ID is registered in this district; upload them first."))
+            return None, (
+                "id_number",
+                reasons.reason(
+                    gettext_noop("No person with this ID is registered in this district; upload them first.")
+                ),
+            )
         return by_ref or by_id, ("", "")
 
 

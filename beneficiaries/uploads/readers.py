@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from covax.reasons import reason
 
 # A real list has a dozen columns; a sheet claiming more is broken or hostile.
 MAX_COLUMNS = 50
@@ -28,16 +30,26 @@ ENCODING_PROBE = 1024 * 1024
 
 
 class Unreadable(Exception):
-    """The whole file is refused: a person-readable reason, nothing is written."""
+    """The whole file is refused: a person-readable reason (a covax.reasons.Reason, to
+    be shown later in its reader's language), nothing is written."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def kind_of(name: str, head: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     if name.lower().endswith((".xlsx", ".xlsm")):
-        raise Unreadable(_("This .xlsx file is damaged (it is not a spreadsheet archive)."))
+        raise Unreadable(reason(gettext_noop("This .xlsx file is damaged (it is not a spreadsheet archive).")))
     if name.lower().endswith(".xls"):
-        raise Unreadable(_("Old Excel .xls files cannot be read. Save the sheet as .xlsx or as CSV UTF-8."))
+        raise Unreadable(
+            reason(gettext_noop("Old Excel .xls files cannot be read. Save the sheet as .xlsx or as CSV UTF-8."))
+        )
     return "csv"
 
 
@@ -48,7 +60,12 @@ def _check_encoding(path: Path) -> None:
         head = fh.read(4)
         if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or b"\x00" in head:
             raise Unreadable(
-                _('This file is in UTF-16 ("Unicode text"). Save it as "CSV UTF-8 (comma delimited)" and upload again.')
+                reason(
+                    gettext_noop(
+                        'This file is in UTF-16 ("Unicode text"). '
+                        'Save it as "CSV UTF-8 (comma delimited)" and upload again.'
+                    )
+                )
             )
         fh.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
@@ -59,19 +76,23 @@ def _check_encoding(path: Path) -> None:
             except UnicodeDecodeError as exc:
                 line += chunk[: exc.start].count(b"\n")
                 raise Unreadable(
-                    _(
-                        "This file is not UTF-8 (near line %(line)s; it looks like Latin-1 or Windows-1252). "
-                        'Save it as "CSV UTF-8 (comma delimited)" and upload again.'
+                    reason(
+                        gettext_noop(
+                            "This file is not UTF-8 (near line %(line)s; it looks like Latin-1 or Windows-1252). "
+                            'Save it as "CSV UTF-8 (comma delimited)" and upload again.'
+                        ),
+                        line=line,
                     )
-                    % {"line": line}
                 ) from None
             if b"\x00" in chunk:
-                raise Unreadable(_("This file contains NUL bytes: it is not a text CSV file."))
+                raise Unreadable(reason(gettext_noop("This file contains NUL bytes: it is not a text CSV file.")))
             line += chunk.count(b"\n")
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise Unreadable(_("This file ends in the middle of a character: it is cut short.")) from None
+            raise Unreadable(
+                reason(gettext_noop("This file ends in the middle of a character: it is cut short."))
+            ) from None
 
 
 def csv_rows(path: Path) -> Iterator[list[str]]:
@@ -89,7 +110,7 @@ def csv_rows(path: Path) -> Iterator[list[str]]:
         try:
             yield from csv.reader(fh, dialect)
         except csv.Error as exc:
-            raise Unreadable(_("The CSV cannot be read: %(error)s.") % {"error": exc}) from None
+            raise Unreadable(reason(gettext_noop("The CSV cannot be read: %(error)s."), error=str(exc))) from None
 
 
 def _check_xlsx(path: Path) -> None:
@@ -97,13 +118,17 @@ def _check_xlsx(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except zipfile.BadZipFile:
-        raise Unreadable(_("This .xlsx file is damaged (it is not a spreadsheet archive).")) from None
+        raise Unreadable(
+            reason(gettext_noop("This .xlsx file is damaged (it is not a spreadsheet archive)."))
+        ) from None
     expanded = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
     if expanded > MAX_XLSX_EXPANDED or expanded / packed > MAX_XLSX_RATIO:
         raise Unreadable(
-            _("This .xlsx file expands to %(mb)s MB: it looks like a zip bomb and is refused.")
-            % {"mb": expanded // (1024 * 1024)}
+            reason(
+                gettext_noop("This .xlsx file expands to %(mb)s MB: it looks like a zip bomb and is refused."),
+                mb=expanded // (1024 * 1024),
+            )
         )
 
 
@@ -115,13 +140,21 @@ def xlsx_rows(path: Path) -> Iterator[list[str]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise Unreadable(_("This .xlsx file cannot be opened: %(error)s.") % {"error": type(exc).__name__}) from None
+        raise Unreadable(
+            reason(gettext_noop("This .xlsx file cannot be opened: %(error)s."), error=type(exc).__name__)
+        ) from None
     try:
         sheet = book.worksheets[0]
         if (sheet.max_column or 0) > MAX_COLUMNS or (sheet.max_row or 0) > MAX_XLSX_ROWS:
             raise Unreadable(
-                _("The sheet claims %(rows)s rows × %(cols)s columns; a list has at most %(max)s columns.")
-                % {"rows": sheet.max_row, "cols": sheet.max_column, "max": MAX_COLUMNS}
+                reason(
+                    gettext_noop(
+                        "The sheet claims %(rows)s rows × %(cols)s columns; a list has at most %(max)s columns."
+                    ),
+                    rows=sheet.max_row,
+                    cols=sheet.max_column,
+                    max=MAX_COLUMNS,
+                )
             )
         for values in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
             yield [_cell(v) for v in values]
@@ -144,7 +177,7 @@ def rows(path: Path, name: str) -> Iterator[list[str]]:
     with open(path, "rb") as fh:
         head = fh.read(8)
     if not head:
-        raise Unreadable(_("The file is empty."))
+        raise Unreadable(reason(gettext_noop("The file is empty.")))
     if kind_of(name, head) == "xlsx":
         return xlsx_rows(path)
     return csv_rows(path)

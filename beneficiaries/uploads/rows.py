@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from beneficiaries.identity import IdentityError, identify, normalise_name, normalise_phone
 from beneficiaries.models import Category, UploadKind
 from beneficiaries.uploads.readers import Unreadable
+from covax.reasons import reason
 
 REQUIRED = {
     UploadKind.BENEFICIARIES: ["name", "gender", "birth_year", "phone", "id_type", "id_number", "category"],
@@ -106,7 +107,7 @@ def _person_missing(kind: str, positions: dict[str, int]) -> list[str]:
     ways = PERSON[kind]
     if not ways or any(all(c in positions for c in way) for way in ways):
         return []
-    return [_("%(first)s (or %(second)s)") % {"first": ways[0][0], "second": " + ".join(ways[1])}]
+    return [reason(gettext_noop("%(first)s (or %(second)s)"), first=ways[0][0], second=" + ".join(ways[1]))]
 
 
 def read_header(cells: list[str], kind: str) -> Header:
@@ -121,19 +122,29 @@ def read_header(cells: list[str], kind: str) -> Header:
                 ignored.append(cell.strip()[:40])
             continue
         if column in positions:
-            raise Unreadable(_('The column "%(column)s" appears twice in the header.') % {"column": column})
+            raise Unreadable(
+                reason(gettext_noop('The column "%(column)s" appears twice in the header.'), column=column)
+            )
         positions[column] = index
     missing = _person_missing(kind, positions) + [c for c in REQUIRED[kind] if c not in positions]
     other = UploadKind.VACCINATIONS if kind == UploadKind.BENEFICIARIES else UploadKind.BENEFICIARIES
     if missing and {_LOOKUP.get(_key(c)) for c in cells} >= set(REQUIRED[other]) - {"id_type", "id_number"}:
         raise Unreadable(
-            _("These columns are for a %(other)s upload, not %(kind)s. Choose the right kind and upload again.")
-            % {"other": other, "kind": kind}
+            reason(
+                gettext_noop(
+                    "These columns are for a %(other)s upload, not %(kind)s. Choose the right kind and upload again."
+                ),
+                other=other,
+                kind=kind,
+            )
         )
     if missing:
         raise Unreadable(
-            _("Missing column(s): %(missing)s. The first row must be the header: %(expected)s.")
-            % {"missing": ", ".join(missing), "expected": ", ".join(known)}
+            reason(
+                gettext_noop("Missing column(s): %(missing)s. The first row must be the header: %(expected)s."),
+                missing=", ".join(missing),
+                expected=", ".join(known),
+            )
         )
     return Header(positions, ignored)
 
@@ -150,7 +161,7 @@ def _cells(row: list[str], header: Header) -> dict[str, str]:
     columns, pick = header.pick
     values = dict(zip(columns, map(str.strip, pick(row)), strict=True))
     if max(map(len, values.values())) > MAX_CELL:
-        message = _("The cell is %(n)s characters long; at most %(max)s are allowed.")
+        message = reason(gettext_noop("The cell is %(n)s characters long; at most %(max)s are allowed."))
         raise RowError([(c, message % {"n": len(v), "max": MAX_CELL}) for c, v in values.items() if len(v) > MAX_CELL])
     return values
 
@@ -158,7 +169,9 @@ def _cells(row: list[str], header: Header) -> dict[str, str]:
 def _formula_free(values: dict[str, str], columns: list[str], problems: list) -> None:
     for column in columns:
         if FORMULA.match(values.get(column, "")):
-            problems.append((column, _("The cell looks like a spreadsheet formula; it is not accepted.")))
+            problems.append(
+                (column, reason(gettext_noop("The cell looks like a spreadsheet formula; it is not accepted.")))
+            )
 
 
 def _int(value: str) -> int:
@@ -176,20 +189,22 @@ def parse_person(
     person: dict = {"employer": values.get("employer", "")}
     person["name"] = normalise_name(values["name"])
     if not person["name"]:
-        problems.append(("name", _("Name is missing.")))
+        problems.append(("name", reason(gettext_noop("Name is missing."))))
     person["gender"] = GENDERS.get(values["gender"].casefold())
     if person["gender"] is None:
-        problems.append(("gender", _("Gender must be M, F or O.")))
+        problems.append(("gender", reason(gettext_noop("Gender must be M, F or O."))))
     this_year = this_year or timezone.localdate().year
     try:
         person["birth_year"] = _int(values["birth_year"])
         if not this_year - 120 <= person["birth_year"] <= this_year:
             raise ValueError
     except ValueError:
-        problems.append(("birth_year", _("Birth year must be a year such as 1980.")))
+        problems.append(("birth_year", reason(gettext_noop("Birth year must be a year such as 1980."))))
     person["category"] = CATEGORIES.get(values["category"].casefold())
     if person["category"] is None:
-        problems.append(("category", _("Category must be one of %(v)s.") % {"v": ", ".join(Category.values)}))
+        problems.append(
+            ("category", reason(gettext_noop("Category must be one of %(v)s."), v=", ".join(Category.values)))
+        )
     try:
         person["phone"] = normalise_phone(values["phone"])
     except IdentityError as exc:
@@ -208,14 +223,14 @@ def parse_person(
 def _centre(value: str, centre_ids: set[int], problems: list, *, required: bool) -> int | None:
     if not value:
         if required:
-            problems.append(("centre_id", _("Centre id is missing.")))
+            problems.append(("centre_id", reason(gettext_noop("Centre id is missing."))))
         return None
     try:
         centre_id = _int(value)
     except ValueError:
         centre_id = None
     if centre_id not in centre_ids:
-        problems.append(("centre_id", _("No centre with id %(v)s in this district.") % {"v": value[:12]}))
+        problems.append(("centre_id", reason(gettext_noop("No centre with id %(v)s in this district."), v=value[:12])))
         return None
     return centre_id
 
@@ -232,14 +247,16 @@ def parse_dose(row: list[str], header: Header, centre_ids: set[int], vaccines: d
         if not 1 <= dose["dose"] <= 10:
             raise ValueError
     except ValueError:
-        problems.append(("dose", _("Dose must be a number such as 1 or 2.")))
+        problems.append(("dose", reason(gettext_noop("Dose must be a number such as 1 or 2."))))
     dose["vaccine"] = vaccines.get(values["vaccine"].strip().upper())
     if dose["vaccine"] is None:
-        problems.append(("vaccine", _("Unknown vaccine; use one of %(v)s.") % {"v": ", ".join(sorted(vaccines))}))
+        problems.append(
+            ("vaccine", reason(gettext_noop("Unknown vaccine; use one of %(v)s."), v=", ".join(sorted(vaccines))))
+        )
     dose["day"] = _date(values["administered_on"], problems)
     dose["centre_id"] = _centre(values["centre_id"], centre_ids, problems, required=True)
     if len(dose["lot_number"]) > 50:
-        problems.append(("lot_number", _("The lot number is longer than 50 characters.")))
+        problems.append(("lot_number", reason(gettext_noop("The lot number is longer than 50 characters."))))
     if problems:
         raise RowError(problems)
     return dose
@@ -260,7 +277,9 @@ def _person_named(values: dict[str, str], problems: list) -> dict:
         except IdentityError as exc:
             problems.append((exc.field or "id_number", str(exc)))
     elif has_ref and by_id and not values["reference_id"]:
-        problems.append(("reference_id", _("Give the person's reference id, or their ID type and ID number.")))
+        problems.append(
+            ("reference_id", reason(gettext_noop("Give the person's reference id, or their ID type and ID number.")))
+        )
     return named
 
 
@@ -268,22 +287,26 @@ def _reference_id(value: str, problems: list) -> str | None:
     """14 ASCII digits from what a person typed or a spreadsheet kept: digits of any
     script, spaces and hyphens between them, an exact trailing ".0"."""
     if not value:
-        problems.append(("reference_id", _("Reference id is missing.")))
+        problems.append(("reference_id", reason(gettext_noop("Reference id is missing."))))
         return None
     if SCIENTIFIC.match(value):
-        message = _(
-            "This looks like a number a spreadsheet changed (%(value)s). "
-            "Format the reference_id column as text and export again."
+        message = reason(
+            gettext_noop(
+                "This looks like a number a spreadsheet changed (%(value)s). "
+                "Format the reference_id column as text and export again."
+            )
         )
         problems.append(("reference_id", message % {"value": value[:16]}))
         return None
     ascii_digits = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in value)
     digits = REFERENCE_SEPARATORS.sub("", ascii_digits).removesuffix(".0")
     if not (digits.isascii() and digits.isdigit()):
-        problems.append(("reference_id", _("A reference id has 14 digits and nothing else.")))
+        problems.append(("reference_id", reason(gettext_noop("A reference id has 14 digits and nothing else."))))
         return None
     if len(digits) != 14:
-        problems.append(("reference_id", _("A reference id has 14 digits; this one has %(n)s.") % {"n": len(digits)}))
+        problems.append(
+            ("reference_id", reason(gettext_noop("A reference id has 14 digits; this one has %(n)s."), n=len(digits)))
+        )
         return None
     return digits
 
@@ -295,8 +318,8 @@ def _date(value: str, problems: list) -> dt.date | None:
         except ValueError:
             continue
         if day > timezone.localdate():
-            problems.append(("administered_on", _("The date is in the future.")))
+            problems.append(("administered_on", reason(gettext_noop("The date is in the future."))))
             return None
         return day
-    problems.append(("administered_on", _("The date must look like 2021-01-16 or 16-01-2021.")))
+    problems.append(("administered_on", reason(gettext_noop("The date must look like 2021-01-16 or 16-01-2021."))))
     return None

@@ -16,10 +16,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from beneficiaries.models import Beneficiary, Upload, UploadKind, UploadStatus
 from beneficiaries.uploads import pipeline
 from beneficiaries.uploads.readers import Unreadable
+from covax import reasons
 from covax.audit import audit_context
 from covax.errors import Conflict, ServiceError
 from sessions_app.models import Allocation, District, Vaccination
@@ -142,7 +144,11 @@ def upload_process(*, upload_id: int) -> None:
         _finish(upload, UploadStatus.FAILED, reason=str(exc))
         return
     except SoftTimeLimitExceeded:
-        _finish(upload, UploadStatus.FAILED, reason=_("The upload took too long; split the file into parts."))
+        _finish(
+            upload,
+            UploadStatus.FAILED,
+            reason=reasons.reason(gettext_noop("The upload took too long; split the file into parts.")),
+        )
         return
     _finish(upload, UploadStatus.SUCCEEDED, counts=counts)
     if upload.kind == UploadKind.BENEFICIARIES and counts.created:
@@ -152,7 +158,8 @@ def upload_process(*, upload_id: int) -> None:
 
 
 def _finish(upload: Upload, status: str, *, reason: str = "", counts: pipeline.Counts | None = None) -> None:
-    fields: dict[str, Any] = {"status": status, "finished_at": timezone.now(), "failure_reason": reason}
+    fields: dict[str, Any] = {"status": status, "finished_at": timezone.now()}
+    fields.update(failure_reason=reason, failure_message=reasons.stored(reason))
     if counts is not None:
         fields.update(
             progress=100,
