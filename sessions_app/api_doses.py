@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from beneficiaries.models import Beneficiary
 from covax.accounts.permissions import HasRulePerm
 from covax.accounts.scope import get_scoped, scoped
-from sessions_app import selectors, services
+from sessions_app import api_dose_lane, selectors, services
 from sessions_app.models import Source, Vaccination
 
 # The largest id PostgreSQL's bigint holds: anything larger names nothing.
@@ -175,6 +175,15 @@ class VaccinationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def get_queryset(self):
         return scoped(super().get_queryset(), self.request.user)
+
+    def dispatch(self, request, *args, **kwargs):
+        # A plainly well-formed dose request takes the quick lane (api_dose_lane.py says
+        # why); it answers None for anything else, and DRF answers as before.
+        if request.method == "POST" and self.action_map.get("post") == "create":
+            answered = api_dose_lane.answer(self, request)
+            if answered is not None:
+                return answered
+        return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
         request=VaccinationInSerializer,
