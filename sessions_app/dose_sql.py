@@ -29,7 +29,12 @@ from django.db import connection
 
 from beneficiaries.models import Beneficiary
 from covax.accounts.scope import Reach
-from sessions_app.models import AllocationStatus, Centre, Session, Vaccination, Vaccine
+from sessions_app.models import Allocation, AllocationStatus, Centre, District, Session, Vaccination, Vaccine
+
+# Tables by their models' names for them: a renamed table is renamed here too.
+PEOPLE, DISTRICTS, CENTRES = Beneficiary._meta.db_table, District._meta.db_table, Centre._meta.db_table
+VACCINES, SESSIONS, DOSES = Vaccine._meta.db_table, Session._meta.db_table, Vaccination._meta.db_table
+ALLOCATIONS = Allocation._meta.db_table
 
 
 def _columns(model, names: list[str]) -> list[str]:
@@ -59,12 +64,12 @@ def _select(alias: str, names: list[str]) -> str:
 _REACH = {
     "everything": ("TRUE", "TRUE"),
     "state": (
-        "(SELECT state_id FROM sessions_app_district WHERE id = b.district_id) = %(state)s",
-        "(SELECT state_id FROM sessions_app_district WHERE id = {c}.district_id) = %(state)s",
+        f"(SELECT state_id FROM {DISTRICTS} WHERE id = b.district_id) = %(state)s",
+        f"(SELECT state_id FROM {DISTRICTS} WHERE id = {{c}}.district_id) = %(state)s",
     ),
     "district": ("b.district_id = %(district)s", "{c}.district_id = %(district)s"),
     "centre": (
-        "b.district_id = (SELECT district_id FROM sessions_app_centre WHERE id = %(centre)s)",
+        f"b.district_id = (SELECT district_id FROM {CENTRES} WHERE id = %(centre)s)",
         "{c}.id = %(centre)s",
     ),
     "nothing": ("FALSE", "FALSE"),
@@ -76,12 +81,12 @@ def _target_sql(person_in_reach: str, centre_in_reach: str) -> str:
 SELECT {_select("b", _PERSON)}, {_select("c", _CENTRE)}, {_select("v", _VACCINE)}, {_select("s", _SESSION)},
        sc.name AS session_centre_name, sv.code AS session_vaccine_code
 FROM (SELECT 1 AS one) AS request
-LEFT JOIN beneficiaries_beneficiary b ON b.reference_id = %(reference_id)s AND {person_in_reach}
-LEFT JOIN sessions_app_centre c ON c.id = %(centre_id)s AND {centre_in_reach.format(c="c")}
-LEFT JOIN sessions_app_vaccine v ON v.code = %(vaccine_code)s
-LEFT JOIN sessions_app_session s ON s.id = %(session_id)s
-LEFT JOIN sessions_app_centre sc ON sc.id = s.centre_id
-LEFT JOIN sessions_app_vaccine sv ON sv.id = s.vaccine_id
+LEFT JOIN {PEOPLE} b ON b.reference_id = %(reference_id)s AND {person_in_reach}
+LEFT JOIN {CENTRES} c ON c.id = %(centre_id)s AND {centre_in_reach.format(c="c")}
+LEFT JOIN {VACCINES} v ON v.code = %(vaccine_code)s
+LEFT JOIN {SESSIONS} s ON s.id = %(session_id)s
+LEFT JOIN {CENTRES} sc ON sc.id = s.centre_id
+LEFT JOIN {VACCINES} sv ON sv.id = s.vaccine_id
 WHERE s.id IS NULL OR {centre_in_reach.format(c="sc")}
 """
 
@@ -158,12 +163,12 @@ _RECORD_COLUMNS = ", ".join(_RECORD)
 # record of the dose instead.
 _FACTS_SQL = f"""
 SELECT b.merged_into_id, {_select("v", _RECORD)}
-FROM beneficiaries_beneficiary b
+FROM {PEOPLE} b
 LEFT JOIN LATERAL (
-    SELECT {_RECORD_COLUMNS} FROM sessions_app_vaccination
+    SELECT {_RECORD_COLUMNS} FROM {DOSES}
     WHERE beneficiary_id = b.id AND dose IN (%(dose)s, %(dose)s - 1) AND voided_at IS NULL
     UNION ALL
-    SELECT {_RECORD_COLUMNS} FROM sessions_app_vaccination WHERE client_id = %(client_id)s
+    SELECT {_RECORD_COLUMNS} FROM {DOSES} WHERE client_id = %(client_id)s
 ) v ON true
 WHERE b.id = %(person)s
 FOR UPDATE OF b
@@ -192,12 +197,12 @@ def facts_lock(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> Fac
 _INSERT_COLUMNS = [f for f in Vaccination._meta.concrete_fields if not f.primary_key]
 _INSERT_SQL = f"""
 WITH released AS (
-    UPDATE sessions_app_allocation SET status = %(cancelled)s
+    UPDATE {ALLOCATIONS} SET status = %(cancelled)s
     WHERE beneficiary_id = %(person)s AND dose = %(dose)s AND status = %(active)s
       AND session_id IS DISTINCT FROM %(session)s
     RETURNING session_id
 ), recorded AS (
-    INSERT INTO sessions_app_vaccination ({", ".join(f.column for f in _INSERT_COLUMNS)})
+    INSERT INTO {DOSES} ({", ".join(f.column for f in _INSERT_COLUMNS)})
     VALUES ({", ".join(f"%({f.attname})s" for f in _INSERT_COLUMNS)})
     RETURNING id
 )
