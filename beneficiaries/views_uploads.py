@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from beneficiaries.forms_uploads import UploadForm
 from beneficiaries.models import Upload, UploadKind, UploadStatus
 from beneficiaries.uploads import selectors, services
+from covax import reasons
 from covax.accounts.scope import get_scoped, scoped
 from covax.errors import ServiceError
 from sessions_app.forms import add_service_error
@@ -125,10 +126,13 @@ def _rollback_summary(upload: Upload) -> dict[str, Any] | None:
             for code, part in report.get("kept", {}).items()
             if part.get("count")
         ]
-        explanation = report.get("explanation", "")
+        explanation = _(services.ROLLBACK_EXPLANATION) if report.get("explanation") else ""
         return {"people": True, "removed": report.get("removed", 0), "kept": kept, "explanation": explanation}
     part = report.get("kept", {})
-    kept = [{"reason": r["reason"], "count": 1, "ids": [r["vaccination"]]} for r in part.get("records", [])]
+    kept = [
+        {"reason": reasons.shown(r["reason"], r.get("message")), "count": 1, "ids": [r["vaccination"]]}
+        for r in part.get("records", [])
+    ]
     return {"people": False, "voided": report.get("voided", 0), "kept": kept}
 
 

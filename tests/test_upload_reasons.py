@@ -77,6 +77,25 @@ class UploadReasonsTestCase(WorldMixin, TestCase):
         self.assertIn("लिंग M, F या O होना चाहिए।", hindi)
         self.assertIn("Something only English knew.", hindi)
 
+    def test_a_dose_a_rollback_kept_says_why_in_the_readers_language(self):
+        from sessions_app.models import Vaccination
+        from tests.guard import give
+        from tests.test_pages_uploads import DOSE_HEADER
+
+        rows = person_rows(1)
+        self.upload(csv_bytes(rows))
+        doses = [["aadhaar", rows[0][5], "1", "COVISHIELD", "2021-01-16", str(self.centre_a.pk), "L1"]]
+        data = {"csrfmiddlewaretoken": token(self.officer, "/uploads/"), "kind": "vaccinations"}
+        with self.captureOnCommitCallbacks(execute=True):
+            self.officer.post("/uploads/", {**data, "file": as_file(csv_bytes(doses, DOSE_HEADER), "doses.csv")})
+        upload = Upload.objects.get(kind="vaccinations")
+        first = Vaccination.objects.get(upload=upload)
+        give(first.beneficiary, dose=2, vaccine=first.vaccine, centre=self.centre_a, days=0)
+        self.officer.cookies["django_language"] = "en"  # the rollback is asked for in English
+        self.officer.post(f"/uploads/{upload.pk}/rollback/", {"csrfmiddlewaretoken": token(self.officer, "/uploads/")})
+        self.assertIn("A later dose is recorded", self.read_in("en", f"/uploads/{upload.pk}/"))
+        self.assertIn("बाद की खुराक दर्ज है; पहले उसे रद्द करें।", self.read_in("hi", f"/uploads/{upload.pk}/"))
+
     def client_for_api(self):
         from rest_framework.test import APIClient
 

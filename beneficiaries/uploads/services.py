@@ -215,11 +215,14 @@ def _remove_people(upload: Upload) -> dict[str, Any]:
     return {
         "removed": removed,
         "kept": {reason: {"count": len(refs), "reference_ids": refs[:200]} for reason, refs in kept.items()},
-        "explanation": _(
-            "People with a dose or an allocation, or involved in a merge, are kept: remove their doses or "
-            "allocations first if they really were uploaded by mistake."
-        ),
+        "explanation": _(ROLLBACK_EXPLANATION),
     }
+
+
+ROLLBACK_EXPLANATION = gettext_noop(
+    "People with a dose or an allocation, or involved in a merge, are kept: remove their doses or "
+    "allocations first if they really were uploaded by mistake."
+)
 
 
 def _void_doses(upload: Upload, user) -> dict[str, Any]:
@@ -232,5 +235,5 @@ def _void_doses(upload: Upload, user) -> dict[str, Any]:
             vaccination_void(vaccination=record, reason=_("Upload %(id)s rolled back.") % {"id": upload.pk}, user=user)
             voided += 1
         except ServiceError as exc:
-            kept.append({"vaccination": record.pk, "reason": str(exc.detail)})
+            kept.append({"vaccination": record.pk, "reason": str(exc.detail), "message": reasons.stored(exc.detail)})
     return {"voided": voided, "kept": {"count": len(kept), "records": kept[:200]}}
