@@ -32,3 +32,15 @@ def people(n: int, **fields):
 
 def session_at(centre, vaccine, **fields):
     return SessionFactory(centre=centre, vaccine=vaccine, **fields)
+
+
+def dose_body(person, session, /, **over) -> dict:
+    """A POST /api/v1/vaccinations/ body: dose 1 of the session's vaccine at its centre."""
+    body = {
+        "beneficiary": person.reference_id,
+        "dose": 1,
+        "vaccine": session.vaccine.code,
+        "centre": session.centre_id,
+        "session": session.pk,
+    }
+    return {**body, **over}

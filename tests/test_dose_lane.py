@@ -21,7 +21,7 @@ from sessions_app import api_dose_lane
 from sessions_app.api_doses import VaccinationInSerializer, VaccinationViewSet
 from sessions_app.models import Vaccination
 from tests.base import ApiTestCase
-from tests.guard import give, people, session_at
+from tests.guard import dose_body, give, people, session_at
 
 
 class DrfOnly(VaccinationViewSet):
@@ -55,16 +55,7 @@ class DoseLaneTestCase(ApiTestCase):
         return self.factory.post("/api/v1/vaccinations/", raw, content_type=content_type, **auth, **headers)
 
     def body(self, person, **over):
-        body = {
-            "beneficiary": person.reference_id,
-            "dose": 1,
-            "vaccine": "COVISHIELD",
-            "centre": self.centre_a.pk,
-            "session": self.session.pk,
-            "lot_number": "4121Z025",
-            "client_id": str(uuid.uuid4()),
-        }
-        return {**body, **over}
+        return dose_body(person, self.session, **{"lot_number": "4121Z025", "client_id": str(uuid.uuid4()), **over})
 
     def both(self, body_for, **headers):
         """The quick lane's answer and DRF's, each for a fresh copy of the situation."""

@@ -24,7 +24,7 @@ from django.test import TransactionTestCase, override_settings
 from covax import cache as soft_cache
 from sessions_app.services import allocation_create
 from tests.base import ApiTestCase, WorldMixin
-from tests.guard import people, session_at
+from tests.guard import dose_body, people, session_at
 
 
 def _free_port() -> int:
@@ -115,13 +115,7 @@ class RedisDownTestCase(ApiTestCase):
         listed = api.get(f"/api/v1/sessions/{self.session.pk}/list/")
         self.assertEqual(listed.status_code, 200)
         self.assertEqual(listed.json()["results"][0]["reference_id"], person.reference_id)
-        body = {
-            "beneficiary": person.reference_id,
-            "dose": 1,
-            "vaccine": "COVISHIELD",
-            "centre": self.centre_a.pk,
-            "session": self.session.pk,
-        }
+        body = dose_body(person, self.session)
         self.assertEqual(api.post("/api/v1/vaccinations/", body, format="json").status_code, 201)
         # Sign-in is throttled through the cache: it must still answer.
         r = self.client.post("/api/v1/auth/token/", {"username": "staff_a", "password": "pw-staff_a"})
