@@ -63,6 +63,9 @@ def lockout_response(request, original_response=None, credentials=None):
     return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
 
 
+_JSON_ERROR = "JSON parse error - "
+
+
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         body = {"code": exc.code, "detail": str(exc.detail), **exc.extra}
@@ -70,8 +73,14 @@ def exception_handler(exc, context):
     if isinstance(exc, DataError):
         # A value the database cannot hold (NUL bytes, out-of-range numbers) that slipped
         # past validation: the caller's input is at fault, not the server.
-        body = {"code": "invalid", "detail": "A value in the request cannot be stored (for example a NUL character)."}
+        body = {
+            "code": "invalid",
+            "detail": _("A value in the request cannot be stored (for example a NUL character)."),
+        }
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.ParseError) and str(exc.detail).startswith(_JSON_ERROR):
+        # DRF writes this one without gettext: translated here, the parser's words kept.
+        exc = exceptions.ParseError(_("JSON parse error - {detail}").format(detail=str(exc.detail)[len(_JSON_ERROR) :]))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
