@@ -163,7 +163,7 @@ def _masked(value: str) -> str:
     return "…" + value[-4:] if len(value) > 4 else value
 
 
-def _ascii_digits(text: str) -> str:
+def ascii_digits(text: str) -> str:
     """Decimal digits of any script as ASCII ("१२३४" from a Hindi keyboard or spreadsheet
     is "1234"): one number, one identity key, whichever digits it was typed in."""
     return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
@@ -174,7 +174,7 @@ def normalise_id_number(id_type: str, raw: str) -> str:
     if not value:
         raise IdentityError(reason(gettext_noop("ID number is missing.")))
     if not value.isascii():
-        value = _ascii_digits(value)
+        value = ascii_digits(value)
     if id_type == AADHAAR:
         return _aadhaar(value)
     compact = _STRIP.sub("", value).upper()
@@ -275,7 +275,7 @@ def _indian_number_check():
     digits is a national prefix to strip, and ten digits starting 6-9 fit India's
     general pattern, so a leading "91" of them is never taken for the country code.
     None (no fast path) if the installed metadata is not shaped as expected.
-    tests/test_identity_phones.py checks the fast path against phonenumbers."""
+    tests/test_identity_fast_paths.py checks the fast path against phonenumbers."""
     try:
         from phonenumbers.phonemetadata import PhoneMetadata
         from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE

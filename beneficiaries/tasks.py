@@ -45,12 +45,18 @@ def resume_uploads(**_kwargs) -> None:
     whose worker died (their task may still sit unacknowledged in the broker until its
     visibility timeout, an hour). A worker that died a moment ago left a heartbeat that
     is still fresh: those are looked at again once it is stale."""
+    _resume(start=upload_process_task.delay, start_later=_look_again)
+
+
+def _resume(*, start, start_later) -> None:
+    """Start the uploads that wait for a worker; those held by a fresh heartbeat, once
+    it is stale. The same for a starting worker and a restarted web process."""
     for upload_id in uploads_to_resume():
         log.info("resuming upload %s", upload_id)
-        upload_process_task.delay(upload_id)
+        start(upload_id)
     for upload_id, seconds in uploads_held():
         log.info("upload %s is held by a heartbeat for %.0f s more; looking again then", upload_id, seconds)
-        _look_again(upload_id, seconds)
+        start_later(upload_id, seconds)
 
 
 def _look_again(upload_id: int, seconds: float) -> None:
@@ -77,14 +83,14 @@ def resume_uploads_in_web_process(**_kwargs) -> None:
         if _web_resumed:
             return
         try:
-            for upload_id in uploads_to_resume():
-                log.info("resuming upload %s", upload_id)
-                enqueue(upload_process_task, upload_id)
-            for upload_id, seconds in uploads_held():
-                later = threading.Timer(seconds + MARGIN, enqueue, (upload_process_task, upload_id))
-                later.daemon = True
-                later.start()
+            _resume(start=lambda upload_id: enqueue(upload_process_task, upload_id), start_later=_enqueue_later)
         except DatabaseError:  # not migrated yet, or the database is down: try on the next request
             log.warning("could not look for uploads to resume", exc_info=True)
             return
         _web_resumed = True
+
+
+def _enqueue_later(upload_id: int, seconds: float) -> None:
+    later = threading.Timer(seconds + MARGIN, enqueue, (upload_process_task, upload_id))
+    later.daemon = True  # a web process that stops does not wait for it
+    later.start()

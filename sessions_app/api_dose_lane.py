@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -33,14 +34,12 @@ from covax.accounts.authentication import TokenAuthentication
 from covax.accounts.permissions import HasRulePerm
 from covax.api import exception_handler
 from sessions_app import selectors, services
-from sessions_app.models import Source
 
-MAX_ID = 2**63 - 1
 # VaccinationInSerializer's fields, all known here (a test holds the two to the same set);
 # a request with `administered_at` goes to DRF, whose DateTimeField parses device times.
+# Their limits (lengths, ranges, choices, defaults) are read from the declared fields.
 FIELDS = ("beneficiary", "dose", "vaccine", "centre", "session", "lot_number", "source", "client_id", "administered_at")
 _ACCEPTS = {"", "*/*", "application/json"}  # a media type with parameters (indent=4) goes to DRF
-_SOURCES = {Source.API.value, Source.OFFLINE.value}
 # A dose is ~250 bytes of JSON. A larger body goes to DRF, which streams it, before
 # Django's request.body would refuse it whole (DATA_UPLOAD_MAX_MEMORY_SIZE).
 _LARGEST_BODY = 4096
@@ -60,7 +59,7 @@ def answer(view, request: HttpRequest) -> HttpResponse | None:
     if user is None:
         return None
     try:
-        fields = _fields(request.body)
+        fields = _fields(request.body, view.input_serializer_class._declared_fields)
     except _Declined:
         return None
     target = selectors.dose_target(
@@ -104,9 +103,9 @@ def _signed_in(view, request: HttpRequest):
     return found[0] if HasRulePerm().has_permission(request, view) else None
 
 
-def _fields(body: bytes) -> dict[str, Any]:
-    """The request's fields as VaccinationInSerializer would give them, for values it
-    takes unchanged; _Declined for anything else."""
+def _fields(body: bytes, declared: Mapping[str, serializers.Field]) -> dict[str, Any]:
+    """The request's fields as VaccinationInSerializer (its `declared` fields) would give
+    them, for values it takes unchanged; _Declined for anything else."""
     try:
         data = json.loads(body.decode("utf-8"), parse_constant=_refuse)  # DRF's parser refuses NaN too
     except ValueError:
@@ -114,15 +113,15 @@ def _fields(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict) or "administered_at" in data:
         raise _Declined
     fields = {
-        "beneficiary": _text(data.get("beneficiary"), 14, digits=True),
-        "dose": _number(data.get("dose"), 10),
-        "vaccine": _text(data.get("vaccine"), 32),
-        "centre": _number(data.get("centre"), MAX_ID),
-        "session": None if data.get("session") is None else _number(data["session"], MAX_ID),
-        "lot_number": _text(data.get("lot_number", ""), 50, blank=True),
-        "source": data.get("source", Source.API.value),
+        "beneficiary": _text(data.get("beneficiary"), declared["beneficiary"], digits=True),
+        "dose": _number(data.get("dose"), declared["dose"]),
+        "vaccine": _text(data.get("vaccine"), declared["vaccine"]),
+        "centre": _number(data.get("centre"), declared["centre"]),
+        "session": None if data.get("session") is None else _number(data["session"], declared["session"]),
+        "lot_number": _text(data.get("lot_number", declared["lot_number"].default), declared["lot_number"]),
+        "source": data.get("source", declared["source"].default),
     }
-    if type(fields["source"]) is not str or fields["source"] not in _SOURCES:
+    if not isinstance(fields["source"], str) or fields["source"] not in declared["source"].choices:
         raise _Declined
     if "client_id" in data:
         fields["client_id"] = _uuid(data["client_id"])
@@ -133,18 +132,19 @@ def _refuse(_constant: str):
     raise ValueError
 
 
-def _text(value, longest: int, *, blank: bool = False, digits: bool = False) -> str:
+def _text(value, field: serializers.CharField, *, digits: bool = False) -> str:
     """A string DRF's CharField keeps as it is: no surrounding spaces to trim, nothing
     unprintable (NUL, lone surrogates), within its length."""
-    if type(value) is not str or len(value) > longest or (not value and not blank):
+    if type(value) is not str or len(value) > field.max_length or (not value and not field.allow_blank):
         raise _Declined
     if value != value.strip() or not value.isprintable() or (digits and not (value.isascii() and value.isdigit())):
         raise _Declined
     return value
 
 
-def _number(value, largest: int) -> int:
-    if type(value) is not int or not 1 <= value <= largest:  # not a bool, a float or "1": DRF converts those
+def _number(value, field: serializers.IntegerField) -> int:
+    # Not a bool, a float or "1": DRF converts those.
+    if type(value) is not int or not field.min_value <= value <= field.max_value:
         raise _Declined
     return value
 

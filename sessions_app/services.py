@@ -108,15 +108,7 @@ def session_create(
     categories: list[str] | None = None,
 ) -> Session:
     if dose > vaccine.doses:
-        raise ServiceError(
-            reasons.reason(
-                gettext_noop("%(vaccine)s has %(n)s doses; there is no dose %(dose)s."),
-                vaccine=vaccine.code,
-                n=vaccine.doses,
-                dose=dose,
-            ),
-            field="dose",
-        )
+        raise ServiceError(_no_such_dose(dose, vaccine), field="dose")
     if max_age is not None and max_age < min_age:
         raise ServiceError(
             reasons.reason(gettext_noop("The maximum age cannot be below the minimum age.")), field="max_age"
@@ -213,15 +205,16 @@ def dose_check(*, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, when: d
 
 def _check_dose_number(dose: int, vaccine: Vaccine) -> None:
     if dose < 1 or dose > vaccine.doses:
-        raise RuleBroken(
-            reasons.reason(
-                gettext_noop("%(vaccine)s has %(n)s doses; there is no dose %(dose)s."),
-                vaccine=vaccine.code,
-                n=vaccine.doses,
-                dose=dose,
-            ),
-            code="invalid_dose",
-        )
+        raise RuleBroken(_no_such_dose(dose, vaccine), code="invalid_dose")
+
+
+def _no_such_dose(dose: int, vaccine: Vaccine) -> str:
+    return reasons.reason(
+        gettext_noop("%(vaccine)s has %(n)s doses; there is no dose %(dose)s."),
+        vaccine=vaccine.code,
+        n=vaccine.doses,
+        dose=dose,
+    )
 
 
 def _check_previous(previous: Vaccination | None, *, dose: int, vaccine: Vaccine, when: dt.datetime) -> None:
@@ -352,8 +345,6 @@ def vaccination_record(
             )
             for session_id in _record_insert(record):
                 session_seats_move(session_id=session_id, step=-1)
-            # The public calendar counts doses; a hand-written insert sends no post_save.
-            public_cache.invalidate(centre.district_id)
     except IntegrityError:
         # Only reachable when the row lock was bypassed (SQLite, or a writer that does
         # not use this service): the unique constraints decide, we explain. Explaining
@@ -430,7 +421,10 @@ def _record_insert(record: Vaccination) -> list[int]:
     """Write the record and release the person's places for this dose in other
     sessions; returns those sessions. One statement on PostgreSQL (dose_sql.py)."""
     if connection.vendor == "postgresql":
-        return dose_sql.record_insert(record)
+        released = dose_sql.record_insert(record)
+        # The public calendar counts doses: what the post_save receiver does for save().
+        public_cache.invalidate(record.centre.district_id)
+        return released
     record.save(force_insert=True)
     others = Allocation.objects.filter(
         beneficiary_id=record.beneficiary_id, dose=record.dose, status=AllocationStatus.ACTIVE

@@ -13,7 +13,7 @@ from django.utils import translation
 
 from sessions_app.models import Vaccination
 from tests.base import ApiTestCase
-from tests.guard import people, session_at
+from tests.guard import dose_body, people, session_at
 
 DEVANAGARI = re.compile("[\u0900-\u097f]")
 
@@ -165,15 +165,8 @@ class HindiAnswersTestCase(ApiTestCase):
         self.assertNotIn(english, text)
 
     def dose(self, **over):
-        body = {
-            "beneficiary": self.person.reference_id,
-            "dose": 1,
-            "vaccine": "COVISHIELD",
-            "centre": self.centre_a.pk,
-            "session": self.session.pk,
-            "lot_number": "4121Z025",
-        }
-        return {key: value for key, value in {**body, **over}.items() if value is not None}
+        body = dose_body(self.person, self.session, **{"lot_number": "4121Z025", **over})
+        return {key: value for key, value in body.items() if value is not None}
 
     def test_it_names_a_missing_field_and_a_non_integer_dose_in_hindi(self):
         api = self.hindi(self.client_for(self.staff_a))

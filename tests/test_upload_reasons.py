@@ -37,12 +37,13 @@ class UploadReasonsTestCase(WorldMixin, TestCase):
         return self.officer.get(url).content.decode()
 
     def test_it_shows_row_reasons_with_their_values_in_the_readers_language(self):
-        rows = person_rows(4)
+        rows = person_rows(5)
+        rows[4][7] = "x" * 600  # an employer cell far too long
         rows[1][5] = rows[1][5][:11]  # an Aadhaar of 11 digits
         rows[2][3] = "12345"  # a mobile that is no mobile
         rows[3][6] = "VIP"  # no such category
         upload = self.upload(csv_bytes(rows))
-        self.assertEqual(upload.rows_invalid, 3)
+        self.assertEqual(upload.rows_invalid, 4)
 
         english = self.read_in("en", f"/uploads/{upload.pk}/")
         self.assertIn("Aadhaar must have 12 digits, got 11.", english)
@@ -51,6 +52,7 @@ class UploadReasonsTestCase(WorldMixin, TestCase):
         self.assertIn("आधार में 12 अंक होने चाहिए, 11 मिले।", hindi)
         self.assertIn("मोबाइल नंबर 12345 मान्य नहीं है।", hindi)
         self.assertIn("श्रेणी इनमें से एक होनी चाहिए: HCW, FLW", hindi)
+        self.assertIn("यह सेल 600 अक्षर लंबा है; अधिकतम 500 की अनुमति है।", hindi)
         self.assertNotIn("Aadhaar must have 12 digits", hindi)
 
         report = self.read_in("hi", f"/uploads/{upload.pk}/errors.csv")

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from sessions_app.models import Vaccination
 from tests.base import ApiTestCase, WorldMixin
 from tests.factories import BeneficiaryFactory
-from tests.guard import days_ago, give, people, session_at
+from tests.guard import days_ago, dose_body, give, people, session_at
 
 
 class VaccinationApiTestCase(ApiTestCase):
@@ -24,15 +24,7 @@ class VaccinationApiTestCase(ApiTestCase):
         self.api = self.client_for(self.staff_a)
 
     def body(self, **over):
-        body = {
-            "beneficiary": self.person.reference_id,
-            "dose": 1,
-            "vaccine": "COVISHIELD",
-            "centre": self.centre_a.pk,
-            "session": self.session.pk,
-            "lot_number": "4121Z025",
-        }
-        return {**body, **over}
+        return dose_body(self.person, self.session, **{"lot_number": "4121Z025", **over})
 
     def post(self, **over):
         return self.api.post("/api/v1/vaccinations/", self.body(**over), format="json")

@@ -385,10 +385,10 @@ def _insert_statement() -> str:
 def _doses_chunk(upload, header: Header, chunk, centres: dict, vaccines: dict, counts: Counts, seen: set) -> None:
     from sessions_app.services import vaccination_record
 
-    parsed = []
+    parsed, centre_ids = [], set(centres)
     for row_no, row in chunk:
         try:
-            parsed.append((row_no, parse_dose(row, header, set(centres), vaccines)))
+            parsed.append((row_no, parse_dose(row, header, centre_ids, vaccines)))
         except RowError as exc:
             counts.fail(upload, row_no, exc.problems)
     people = _people_for(upload, parsed)

@@ -11,14 +11,13 @@ import datetime as dt
 import functools
 import operator
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from beneficiaries.identity import IdentityError, identify, normalise_name, normalise_phone
+from beneficiaries.identity import IdentityError, ascii_digits, identify, normalise_name, normalise_phone
 from beneficiaries.models import Category, UploadKind
 from beneficiaries.uploads.readers import Unreadable
 from covax.reasons import reason
@@ -161,8 +160,8 @@ def _cells(row: list[str], header: Header) -> dict[str, str]:
     columns, pick = header.pick
     values = dict(zip(columns, map(str.strip, pick(row)), strict=True))
     if max(map(len, values.values())) > MAX_CELL:
-        message = reason(gettext_noop("The cell is %(n)s characters long; at most %(max)s are allowed."))
-        raise RowError([(c, message % {"n": len(v), "max": MAX_CELL}) for c, v in values.items() if len(v) > MAX_CELL])
+        message = gettext_noop("The cell is %(n)s characters long; at most %(max)s are allowed.")
+        raise RowError([(c, reason(message, n=len(v), max=MAX_CELL)) for c, v in values.items() if len(v) > MAX_CELL])
     return values
 
 
@@ -290,16 +289,13 @@ def _reference_id(value: str, problems: list) -> str | None:
         problems.append(("reference_id", reason(gettext_noop("Reference id is missing."))))
         return None
     if SCIENTIFIC.match(value):
-        message = reason(
-            gettext_noop(
-                "This looks like a number a spreadsheet changed (%(value)s). "
-                "Format the reference_id column as text and export again."
-            )
+        message = gettext_noop(
+            "This looks like a number a spreadsheet changed (%(value)s). "
+            "Format the reference_id column as text and export again."
         )
-        problems.append(("reference_id", message % {"value": value[:16]}))
+        problems.append(("reference_id", reason(message, value=value[:16])))
         return None
-    ascii_digits = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in value)
-    digits = REFERENCE_SEPARATORS.sub("", ascii_digits).removesuffix(".0")
+    digits = REFERENCE_SEPARATORS.sub("", ascii_digits(value)).removesuffix(".0")
     if not (digits.isascii() and digits.isdigit()):
         problems.append(("reference_id", reason(gettext_noop("A reference id has 14 digits and nothing else."))))
         return None
