@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 
 import pghistory
+import pghistory.runtime
 from django.conf import settings
 
 
@@ -17,3 +18,13 @@ def audit_context(**metadata):
     if settings.IS_POSTGRES:
         return pghistory.context(**metadata)
     return contextlib.nullcontext()
+
+
+def current_context():
+    """The audit context entered around this code (pghistory's `Context`: id, metadata),
+    or None. For statements sent past Django's cursor (covax/prepared.py), which must set
+    it themselves. pghistory has no public accessor; tests/test_audit.py fails loudly if
+    this one moves."""
+    if not settings.IS_POSTGRES:
+        return None
+    return getattr(pghistory.runtime._tracker, "value", None)

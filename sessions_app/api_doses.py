@@ -170,6 +170,7 @@ class VaccinationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "session_cancelled",
             "administered_in_future",
             "beneficiary_merged",
+            "try_again",
         ],
         "void": ["reason_required", "already_voided", "later_dose_recorded"],
     }

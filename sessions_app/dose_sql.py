@@ -1,20 +1,22 @@
-"""The dose path's three statements on PostgreSQL, written by hand (SPEC §6).
+"""The dose path's statements on PostgreSQL, written by hand (SPEC §6).
 
 Why by hand: marking a dose must sustain half the requests per second of a bare view
 that reads one row (bench/http.py). On the 2-core box the ORM spends ~0.4 ms of CPU
 building each query, a prepared string ~0.09 ms; the dose path through the ORM took
-ten queries and ~11 ms of CPU. Here it is one read before the transaction and two
-statements inside it. The rules stay in Python (sessions_app/services.py); these
-functions only fetch the facts the rules need and write the result.
+ten queries and ~11 ms of CPU. Here it is two reads and one write, each prepared once
+per connection (covax/prepared.py: planning them was most of PostgreSQL's work), and
+no transaction round trips: the write is one statement that checks what the rules were
+decided on. The rules stay in Python (sessions_app/services.py); these functions only
+fetch the facts the rules need and write the result.
 
 - `target_read`: the person, centre, vaccine and session a request names, each only if
   it is within the caller's reach (covax.accounts.scope.reach, the same rules as
   `scope_q`), in one statement.
-- `facts_lock`: locks the person's row and reads, in the same statement, their live
-  records of this dose and the one before, and the record an earlier request with
-  this idempotency key wrote.
-- `record_insert`: writes the record and releases the person's places for this dose
-  in other sessions, in one statement; pghistory's triggers audit both as usual.
+- `facts_read`: the person's live records of this dose and the one before, and the
+  record an earlier request with this idempotency key wrote, in one statement.
+- `record_insert`: writes the record only if the facts it was decided on still hold,
+  releases the person's places for this dose in other sessions and moves those
+  sessions' seats, in one statement; pghistory's triggers audit all of it as usual.
 
 SQLite (the embedded default) takes the ORM path in services.py instead.
 """
@@ -23,11 +25,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.db import connection
 
 from beneficiaries.models import Beneficiary
+from covax import prepared
 from covax.accounts.scope import Reach
 from sessions_app.models import Allocation, AllocationStatus, Centre, District, Session, Vaccination, Vaccine
 
@@ -59,6 +63,17 @@ def _select(alias: str, names: list[str]) -> str:
     return ", ".join(f"{alias}.{name}" for name in names)
 
 
+# The person's (b) live records of this dose and the one before, and the record of this
+# idempotency key: two index lookups (vaccination_one_per_dose, client_id's unique index),
+# each in its own branch; joined with an OR, the planner scans every live record of the dose.
+_FACTS = f"""(
+    SELECT {", ".join(_RECORD)} FROM {DOSES}
+    WHERE beneficiary_id = b.id AND dose IN (%(dose)s, %(dose)s - 1) AND voided_at IS NULL
+    UNION ALL
+    SELECT {", ".join(_RECORD)} FROM {DOSES} WHERE client_id = %(client_id)s
+)"""
+
+
 # Within reach: scope_q's conditions, one statement per kind of reach (a statement with
 # every kind OR-ed together costs PostgreSQL twice the planning).
 _REACH = {
@@ -76,10 +91,12 @@ _REACH = {
 }
 
 
-def _target_sql(person_in_reach: str, centre_in_reach: str) -> str:
+def _target_sql(person_in_reach: str, centre_in_reach: str, *, facts: bool) -> str:
+    # With `facts`, the person's facts for the dose (see _FACTS) come in the same
+    # statement, a row per record: one round trip fewer for the API's dose.
     return f"""
 SELECT {_select("b", _PERSON)}, {_select("c", _CENTRE)}, {_select("v", _VACCINE)}, {_select("s", _SESSION)},
-       sc.name AS session_centre_name, sv.code AS session_vaccine_code
+       sc.name AS session_centre_name, sv.code AS session_vaccine_code{", " + _select("f", _RECORD) if facts else ""}
 FROM (SELECT 1 AS one) AS request
 LEFT JOIN {PEOPLE} b ON b.reference_id = %(reference_id)s AND {person_in_reach}
 LEFT JOIN {CENTRES} c ON c.id = %(centre_id)s AND {centre_in_reach.format(c="c")}
@@ -87,11 +104,16 @@ LEFT JOIN {VACCINES} v ON v.code = %(vaccine_code)s
 LEFT JOIN {SESSIONS} s ON s.id = %(session_id)s
 LEFT JOIN {CENTRES} sc ON sc.id = s.centre_id
 LEFT JOIN {VACCINES} sv ON sv.id = s.vaccine_id
+{f"LEFT JOIN LATERAL {_FACTS} f ON b.id IS NOT NULL" if facts else ""}
 WHERE s.id IS NULL OR {centre_in_reach.format(c="sc")}
 """
 
 
-_TARGET_SQL = {kind: _target_sql(*conditions) for kind, conditions in _REACH.items()}
+_TARGET_SQL = {
+    (kind, facts): _target_sql(*conditions, facts=facts)
+    for kind, conditions in _REACH.items()
+    for facts in (False, True)
+}
 
 
 def _kind(reach: Reach) -> str:
@@ -114,11 +136,20 @@ class Target:
     centre: Centre | None = None
     vaccine: Vaccine | None = None
     session: Session | None = None
+    facts: Facts | None = None  # the person's, when asked for with a dose number
 
 
 def target_read(
-    *, reach: Reach, reference_id: str, centre_id: int, vaccine_code: str, session_id: int | None
+    *,
+    reach: Reach,
+    reference_id: str,
+    centre_id: int,
+    vaccine_code: str,
+    session_id: int | None,
+    dose: int | None = None,
+    client_id: uuid.UUID | None = None,
 ) -> Target:
+    """`dose` (and `client_id`): read the person's facts for that dose too (facts_read)."""
     params = {
         "state": reach.state_id,
         "district": reach.district_id,
@@ -127,14 +158,21 @@ def target_read(
         "centre_id": centre_id,
         "vaccine_code": vaccine_code,
         "session_id": session_id,
+        "dose": dose,
+        "client_id": client_id,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_TARGET_SQL[_kind(reach)], params)
-        row = cursor.fetchone()
-    if row is None:  # the session exists but is outside the caller's reach
+    rows = prepared.fetchall(_TARGET_SQL[_kind(reach), dose is not None], params)
+    if not rows:  # the session exists but is outside the caller's reach
         return target_read(
-            reach=reach, reference_id=reference_id, centre_id=centre_id, vaccine_code=vaccine_code, session_id=None
+            reach=reach,
+            reference_id=reference_id,
+            centre_id=centre_id,
+            vaccine_code=vaccine_code,
+            session_id=None,
+            dose=dose,
+            client_id=client_id,
         )
+    row = rows[0]
     target = Target()
     at = 0
     parts = [
@@ -149,29 +187,25 @@ def target_read(
         if values[0] is not None:
             setattr(target, name, _load(model, names, values))
     if target.session is not None:
-        # Its centre's name and vaccine's code, for "this session is for …" (the rest defers).
-        target.session.centre = _load(Centre, ["id", "name"], (target.session.centre_id, row[at]))
-        target.session.vaccine = _load(Vaccine, ["id", "code"], (target.session.vaccine_id, row[at + 1]))
+        # Its centre's name and vaccine's code, for "this session is for …" (the rest
+        # defers): the request's own centre and vaccine when they are the session's.
+        session = target.session
+        same = target.centre is not None and target.centre.pk == session.centre_id
+        session.centre = target.centre if same else _load(Centre, ["id", "name"], (session.centre_id, row[at]))
+        same = target.vaccine is not None and target.vaccine.pk == session.vaccine_id
+        session.vaccine = target.vaccine if same else _load(Vaccine, ["id", "code"], (session.vaccine_id, row[at + 1]))
+    if dose is not None and target.beneficiary is not None:
+        target.facts = _facts(target.beneficiary.merged_into_id, [r[at + 2 :] for r in rows])
     return target
 
 
-# --- Inside the dose's transaction --------------------------------------------------------
+# --- The facts and the write --------------------------------------------------------------
 
-_RECORD_COLUMNS = ", ".join(_RECORD)
-# Two index lookups (the person's live records by vaccination_one_per_dose, the key by its
-# unique index), each in its own branch: joined with an OR, the planner scans every live
-# record of the dose instead.
 _FACTS_SQL = f"""
-SELECT b.merged_into_id, {_select("v", _RECORD)}
+SELECT b.merged_into_id, {_select("f", _RECORD)}
 FROM {PEOPLE} b
-LEFT JOIN LATERAL (
-    SELECT {_RECORD_COLUMNS} FROM {DOSES}
-    WHERE beneficiary_id = b.id AND dose IN (%(dose)s, %(dose)s - 1) AND voided_at IS NULL
-    UNION ALL
-    SELECT {_RECORD_COLUMNS} FROM {DOSES} WHERE client_id = %(client_id)s
-) v ON true
+LEFT JOIN LATERAL {_FACTS} f ON true
 WHERE b.id = %(person)s
-FOR UPDATE OF b
 """
 
 
@@ -181,50 +215,91 @@ class Facts:
     records: list[Vaccination] = field(default_factory=list)
 
 
-def facts_lock(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> Facts:
-    """Lock the person's row (the second of two devices marking them waits here and
-    then sees the first one's record: SPEC §3 guard 4) and read the facts under it."""
-    with connection.cursor() as cursor:
-        cursor.execute(_FACTS_SQL, {"person": person_id, "dose": dose, "client_id": client_id})
-        rows = cursor.fetchall()
+def facts_read(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> Facts:
+    """What the dose rules decide on. Read without a lock: record_insert checks, as it
+    writes, that what the rules used still holds."""
+    rows = prepared.fetchall(_FACTS_SQL, {"person": person_id, "dose": dose, "client_id": client_id})
     if not rows:
         raise Beneficiary.DoesNotExist
-    facts = Facts(merged_into_id=rows[0][0])
-    facts.records = [_load(Vaccination, _RECORD, row[1:]) for row in rows if row[1] is not None]
-    return facts
+    return _facts(rows[0][0], [row[1:] for row in rows])
+
+
+def _facts(merged_into_id: int | None, records: list[tuple]) -> Facts:
+    return Facts(merged_into_id, [_load(Vaccination, _RECORD, r) for r in records if r[0] is not None])
 
 
 _INSERT_COLUMNS = [f for f in Vaccination._meta.concrete_fields if not f.primary_key]
-_INSERT_SQL = f"""
-WITH released AS (
-    UPDATE {ALLOCATIONS} SET status = %(cancelled)s
-    WHERE beneficiary_id = %(person)s AND dose = %(dose)s AND status = %(active)s
-      AND session_id IS DISTINCT FROM %(session)s
-    RETURNING session_id
+# received_at: set by pre_save, as save() would. The other values go as the service
+# typed them (ints, text, aware datetimes, UUIDs): psycopg adapts them, and asking each
+# field for its database value cost ~0.1 ms of CPU a dose.
+_STAMPED = [f for f in _INSERT_COLUMNS if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+
+
+@cache
+def _insert_sql() -> str:
+    """The write, built on first use (the column types come from the PostgreSQL backend).
+
+    - `audit` sets the audit context first, in the statement itself (pghistory would
+      prefix it to a write sent through Django's cursor; covax/prepared.py bypasses that).
+    - `person` re-checks, with the person's row locked, what the rules were decided on:
+      not merged into someone else meanwhile, the previous dose not voided meanwhile. If
+      either changed, nothing is written and the first column is NULL: the service
+      decides again on the new facts. The lock makes a merge in progress finish first.
+    - A second device recording the same dose at the same moment is stopped by the
+      unique index vaccination_one_per_dose, a reused key by client_id's: IntegrityError,
+      which the service explains.
+    - The places released are those of this dose in other sessions; their seats move in
+      the same statement (services.session_seats_move does it for the ORM path), and
+      their districts come back for the public cache.
+    """
+    values = ", ".join(f"CAST(%({f.attname})s AS {f.db_type(connection)})" for f in _INSERT_COLUMNS)
+    return f"""
+WITH audit AS MATERIALIZED (
+    SELECT {prepared.AUDIT_COLUMNS}
+), person AS (
+    SELECT b.id FROM {PEOPLE} b, audit
+    WHERE b.id = %(person)s AND b.merged_into_id IS NULL
+      AND (CAST(%(previous)s AS bigint) IS NULL
+           OR EXISTS (SELECT 1 FROM {DOSES} p WHERE p.id = %(previous)s AND p.voided_at IS NULL))
+    FOR UPDATE OF b
 ), recorded AS (
     INSERT INTO {DOSES} ({", ".join(f.column for f in _INSERT_COLUMNS)})
-    VALUES ({", ".join(f"%({f.attname})s" for f in _INSERT_COLUMNS)})
+    SELECT {values} FROM person
     RETURNING id
+), released AS (
+    UPDATE {ALLOCATIONS} SET status = %(cancelled)s
+    WHERE beneficiary_id = %(person)s AND dose = %(dose)s AND status = %(active)s
+      AND session_id IS DISTINCT FROM %(session)s AND EXISTS (SELECT 1 FROM recorded)
+    RETURNING session_id
+), seats AS (
+    UPDATE {SESSIONS} s SET allocated_count = s.allocated_count - 1
+    FROM released r WHERE s.id = r.session_id
+    RETURNING s.centre_id
 )
-SELECT (SELECT id FROM recorded), ARRAY(SELECT session_id FROM released)
+SELECT (SELECT id FROM recorded),
+       ARRAY(SELECT c.district_id FROM seats JOIN {CENTRES} c ON c.id = seats.centre_id)
 """
 
 
-def record_insert(record: Vaccination) -> list[int]:
-    """Insert `record` (its pk is set) and release the person's active places for the
-    same dose in other sessions; returns those sessions' ids, whose seats must move."""
-    values = {f.attname: f.get_db_prep_save(f.pre_save(record, True), connection) for f in _INSERT_COLUMNS}
+def record_insert(record: Vaccination, *, previous_id: int | None, audit=None) -> list[int] | None:
+    """Insert `record` if its person is not merged and the dose before it (`previous_id`,
+    None for a first dose) is still live; release the person's other places for this
+    dose. Returns the districts of the sessions whose seats moved, or None if nothing was
+    written because the facts changed. `audit`: the pghistory context to record."""
+    for f in _STAMPED:
+        f.pre_save(record, True)
     params = {
-        **values,
+        **{f.attname: getattr(record, f.attname) for f in _INSERT_COLUMNS},
+        **prepared.audit_settings(audit),
         "cancelled": AllocationStatus.CANCELLED,
         "active": AllocationStatus.ACTIVE,
         "person": record.beneficiary_id,
-        "dose": record.dose,
+        "previous": previous_id,
         "session": record.session_id,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, params)
-        record.pk, released = cursor.fetchone()
+    record.pk, districts = prepared.fetchone(_insert_sql(), params)
+    if record.pk is None:
+        return None
     record._state.adding = False
     record._state.db = connection.alias
-    return released
+    return districts

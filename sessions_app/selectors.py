@@ -9,8 +9,10 @@ dose missing or too recent) are all decided in SQL with EXISTS / sub-queries, so
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -179,16 +181,28 @@ def why_on_list(*, session: Session, beneficiary: Beneficiary) -> Explanation:
 
 
 def dose_target(
-    *, user, reference_id: str | None, centre_id: int | None, vaccine_code: str | None, session_id: int | None
+    *,
+    user,
+    reference_id: str | None,
+    centre_id: int | None,
+    vaccine_code: str | None,
+    session_id: int | None,
+    dose: int | None = None,
+    client_id: uuid.UUID | None = None,
 ) -> dose_sql.Target:
     """The person, centre, vaccine and session a dose request names, each None unless it
-    exists within the user's scope: one query (sessions_app/dose_sql.py says why)."""
+    exists within the user's scope: one query (sessions_app/dose_sql.py says why). With
+    `dose` on PostgreSQL, also the person's facts for it (for services.vaccination_record)."""
     if "\x00" in (reference_id or "") + (vaccine_code or ""):  # PostgreSQL cannot compare text with NUL
         reference_id = vaccine_code = None
+    if connection.vendor != "postgresql":
+        dose = None  # SQLite decides on facts read inside its IMMEDIATE transaction
     return dose_sql.target_read(
         reach=reach(user),
         reference_id=reference_id,
         centre_id=centre_id,
         vaccine_code=vaccine_code,
         session_id=session_id,
+        dose=dose,
+        client_id=client_id,
     )

@@ -7,6 +7,7 @@ can act on; the database constraints in models.py are the guarantee.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from django.utils.translation import gettext_noop
 
 from beneficiaries.models import Beneficiary
 from covax import reasons
-from covax.audit import audit_context
+from covax.audit import audit_context, current_context
 from covax.errors import Conflict, RuleBroken, ServiceError
 from sessions_app import dose_sql, public_cache
 from sessions_app.models import (
@@ -36,6 +37,10 @@ from sessions_app.models import (
 
 # A device clock a few minutes fast must not refuse a real dose.
 CLOCK_SKEW = dt.timedelta(minutes=10)
+# How often a dose is decided again when the person's record changed between the read
+# and the write (a merge, a void): each change is a person's deliberate act, so a third
+# one within the same milliseconds means something is wrong.
+DECIDE_AGAIN = 3
 
 
 def state_create(*, name: str, name_hi: str, code: str) -> State:
@@ -285,77 +290,90 @@ def vaccination_record(
     vaccinator_name: str = "",
     upload=None,
     device_day: dt.date | None = None,
+    facts: dose_sql.Facts | None = None,
 ) -> tuple[Vaccination, bool]:
     """Record a dose. Returns (record, created); created is False for a replayed client_id.
+
+    `facts`: the person's facts for this dose as read with the request's references
+    (selectors.dose_target with `dose` and `client_id`), to decide on first: the API's
+    dose needs no read of its own.
 
     `device_day`: the day a dose queued on a device must have been given on (its
     session's date). A phone whose clock was reset (flat battery) would otherwise record
     a back-dated dose; a replay answers with its record whatever the clock.
+
+    The rules decide on facts read without a lock; the insert writes only if those facts
+    still hold (dose_sql.record_insert), else they are read and decided on again. Two
+    devices marking the same person at the same moment (SPEC §3 guard 4): the unique
+    constraints let one record in and the other is told why.
 
     Raises Conflict `already_vaccinated` (with the existing record), RuleBroken
     `previous_dose_missing` / `vaccine_mismatch` / `dose_not_due` / `session_mismatch`.
     """
     now = timezone.now()
     administered_at = administered_at or now
-    try:
-        with transaction.atomic():
-            # Lock the person's row: two devices marking the same person at the same
-            # moment queue here, and the second one sees the first one's dose (SPEC §3
-            # guard 4). A replayed client_id is looked up under the lock only.
-            facts = _facts_lock(person_id=beneficiary.pk, dose=dose, client_id=client_id)
-            keyed, existing, previous = _sorted_facts(facts.records, beneficiary.pk, dose, client_id)
+    for _attempt in range(DECIDE_AGAIN):
+        try:
+            with _dose_transaction():
+                if facts is None or connection.in_atomic_block:  # inside a transaction: read in it
+                    facts = _facts_read(person_id=beneficiary.pk, dose=dose, client_id=client_id)
+                keyed, existing, previous = _sorted_facts(facts.records, beneficiary.pk, dose, client_id)
+                if keyed:
+                    return _replay(keyed, beneficiary, dose, vaccine, centre), False
+                if administered_at > now + CLOCK_SKEW:
+                    raise RuleBroken(
+                        reasons.reason(gettext_noop("The time the dose was given is in the future.")),
+                        code="administered_in_future",
+                    )
+                if device_day is not None:
+                    _check_device_clock(administered_at, device_day)
+                if facts.merged_into_id:
+                    raise RuleBroken(
+                        reasons.reason(
+                            gettext_noop("This record was merged into %(ref)s; record the dose there."),
+                            ref=Beneficiary.objects.values_list("reference_id", flat=True).get(pk=facts.merged_into_id),
+                        ),
+                        code="beneficiary_merged",
+                    )
+                if existing:
+                    existing.beneficiary = beneficiary
+                    raise _already_vaccinated(existing)  # loads its vaccine and centre: the rare path
+                _check_dose_number(dose, vaccine)
+                if dose > 1:
+                    _check_previous(previous, dose=dose, vaccine=vaccine, when=administered_at)
+                if session is not None:
+                    _check_session(session, centre=centre, vaccine=vaccine, dose=dose)
+                record = Vaccination(
+                    beneficiary=beneficiary,
+                    dose=dose,
+                    vaccine=vaccine,
+                    centre=centre,
+                    session=session,
+                    lot_number=lot_number.strip(),
+                    administered_at=administered_at,
+                    source=source,
+                    client_id=client_id,
+                    given_by=given_by if getattr(given_by, "pk", None) else None,
+                    vaccinator_name=vaccinator_name.strip(),
+                    upload=upload,
+                )
+                if _record_insert(record, previous=previous):
+                    return record, True
+                facts = None  # they changed: read them again
+        except IntegrityError:
+            # Another device recorded this dose (or used this key) between our read and
+            # our insert: the unique constraints decided, we explain. Explaining after the
+            # rollback spares every dose a savepoint (two round trips).
+            keyed, existing = _earlier(beneficiary, dose, client_id)
             if keyed:
                 return _replay(keyed, beneficiary, dose, vaccine, centre), False
-            if administered_at > now + CLOCK_SKEW:
-                raise RuleBroken(
-                    reasons.reason(gettext_noop("The time the dose was given is in the future.")),
-                    code="administered_in_future",
-                )
-            if device_day is not None:
-                _check_device_clock(administered_at, device_day)
-            if facts.merged_into_id:
-                raise RuleBroken(
-                    reasons.reason(
-                        gettext_noop("This record was merged into %(ref)s; record the dose there."),
-                        ref=Beneficiary.objects.values_list("reference_id", flat=True).get(pk=facts.merged_into_id),
-                    ),
-                    code="beneficiary_merged",
-                )
             if existing:
-                existing.beneficiary = beneficiary
-                raise _already_vaccinated(existing)  # loads its vaccine and centre: the rare path
-            _check_dose_number(dose, vaccine)
-            if dose > 1:
-                _check_previous(previous, dose=dose, vaccine=vaccine, when=administered_at)
-            if session is not None:
-                _check_session(session, centre=centre, vaccine=vaccine, dose=dose)
-            record = Vaccination(
-                beneficiary=beneficiary,
-                dose=dose,
-                vaccine=vaccine,
-                centre=centre,
-                session=session,
-                lot_number=lot_number.strip(),
-                administered_at=administered_at,
-                source=source,
-                client_id=client_id,
-                given_by=given_by if getattr(given_by, "pk", None) else None,
-                vaccinator_name=vaccinator_name.strip(),
-                upload=upload,
-            )
-            for session_id in _record_insert(record):
-                session_seats_move(session_id=session_id, step=-1)
-    except IntegrityError:
-        # Only reachable when the row lock was bypassed (SQLite, or a writer that does
-        # not use this service): the unique constraints decide, we explain. Explaining
-        # after the rollback spares every dose a savepoint (two round trips).
-        keyed, existing = _earlier(beneficiary, dose, client_id)
-        if keyed:
-            return _replay(keyed, beneficiary, dose, vaccine, centre), False
-        if existing:
-            raise _already_vaccinated(existing) from None
-        raise
-    return record, True
+                raise _already_vaccinated(existing) from None
+            raise
+    raise Conflict(
+        reasons.reason(gettext_noop("This person's record kept changing while the dose was recorded; send it again.")),
+        code="try_again",
+    )
 
 
 def vaccination_record_in_session(
@@ -390,12 +408,23 @@ def _check_device_clock(administered_at: dt.datetime, device_day: dt.date) -> No
         )
 
 
-def _facts_lock(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> dose_sql.Facts:
-    """The person's row locked, with their live records of this dose and the one before
-    and the record of this client_id: one statement on PostgreSQL (dose_sql.py)."""
+def _dose_transaction() -> contextlib.AbstractContextManager:
+    """None on PostgreSQL outside a transaction (the API): the write is one statement that
+    checks what it was decided on, and BEGIN and COMMIT would be two more round trips.
+    Elsewhere an atomic block: on SQLite it makes writers queue (IMMEDIATE), inside a
+    caller's transaction (uploads, the offline sync) its savepoint keeps a refused insert
+    from breaking the caller's work."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return contextlib.nullcontext()
+    return transaction.atomic()
+
+
+def _facts_read(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> dose_sql.Facts:
+    """The person's live records of this dose and the one before, and the record of this
+    client_id: one statement on PostgreSQL (dose_sql.py)."""
     if connection.vendor == "postgresql":
-        return dose_sql.facts_lock(person_id=person_id, dose=dose, client_id=client_id)
-    person = Beneficiary.objects.select_for_update().only("merged_into_id").get(pk=person_id)
+        return dose_sql.facts_read(person_id=person_id, dose=dose, client_id=client_id)
+    person = Beneficiary.objects.only("merged_into_id").get(pk=person_id)
     live = Q(beneficiary_id=person_id, dose__in=[dose, dose - 1], voided_at__isnull=True)
     records = Vaccination.objects.filter(live | Q(client_id=client_id) if client_id else live)
     return dose_sql.Facts(merged_into_id=person.merged_into_id, records=list(records))
@@ -417,14 +446,20 @@ def _sorted_facts(
     return keyed, same, previous
 
 
-def _record_insert(record: Vaccination) -> list[int]:
-    """Write the record and release the person's places for this dose in other
-    sessions; returns those sessions. One statement on PostgreSQL (dose_sql.py)."""
+def _record_insert(record: Vaccination, *, previous: Vaccination | None) -> bool:
+    """Write the record and release the person's places for this dose in other sessions.
+    False if nothing was written because the facts changed (PostgreSQL: one statement,
+    dose_sql.py; SQLite: inside the IMMEDIATE transaction nothing can change)."""
     if connection.vendor == "postgresql":
-        released = dose_sql.record_insert(record)
-        # The public calendar counts doses: what the post_save receiver does for save().
-        public_cache.invalidate(record.centre.district_id)
-        return released
+        districts = dose_sql.record_insert(
+            record, previous_id=previous.pk if previous else None, audit=current_context()
+        )
+        if districts is None:
+            return False
+        # The public calendar counts doses and seats: what the post_save receiver and
+        # session_seats_move do on the ORM path.
+        public_cache.invalidate(record.centre.district_id, *districts)
+        return True
     record.save(force_insert=True)
     others = Allocation.objects.filter(
         beneficiary_id=record.beneficiary_id, dose=record.dose, status=AllocationStatus.ACTIVE
@@ -433,7 +468,9 @@ def _record_insert(record: Vaccination) -> list[int]:
         others = others.exclude(session_id=record.session_id)
     released = list(others.values_list("session_id", flat=True))
     others.update(status=AllocationStatus.CANCELLED)
-    return released
+    for session_id in released:
+        session_seats_move(session_id=session_id, step=-1)
+    return True
 
 
 def vaccination_void(*, vaccination: Vaccination, reason: str, user=None) -> Vaccination:
@@ -646,9 +683,11 @@ def allocation_cancel(*, allocation: Allocation, user=None, reason: str = "") ->
 
 
 def session_seats_move(*, session_id: int, step: int) -> None:
-    """Change a session's allocated count by `step`: the one place seats move, so the
-    public API's cache (sessions_app.public_cache) learns of every change — a queryset
-    update sends no signal. The check constraint allocated_count <= capacity guards it."""
+    """Change a session's allocated count by `step`: the one place seats move (but for
+    the dose's own write on PostgreSQL, dose_sql.record_insert, which invalidates the
+    same way), so the public API's cache (sessions_app.public_cache) learns of every
+    change — a queryset update sends no signal. The check constraint allocated_count <=
+    capacity guards it."""
     from sessions_app.public_cache import invalidate_session
 
     Session.objects.filter(pk=session_id).update(allocated_count=F("allocated_count") + step)

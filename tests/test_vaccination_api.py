@@ -145,8 +145,10 @@ class VaccinationApiTestCase(ApiTestCase):
 
     @pytest.mark.postgres
     def test_it_marks_a_dose_in_four_queries(self):
-        # token, what the request names, the person's lock with their records, the
-        # insert (with the release of other places); plus BEGIN/COMMIT, not counted.
+        # Inside a transaction (this test's): token, what the request names with the
+        # person's facts, the facts again inside the transaction, the checked write (with
+        # the release of other places). Outside one, as in production, three statements
+        # (tests/test_dose_write.py).
         from django.test.utils import CaptureQueriesContext
 
         self.post(beneficiary=people(1, district=self.hisar)[0].reference_id)

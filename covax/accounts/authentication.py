@@ -2,9 +2,9 @@
 
 Every API call pays for this lookup, dose marking most of all (SPEC §6, bench/http.py):
 DRF's `Token.objects.select_related("user").get(key=…)` costs ~0.6 ms of CPU on the
-2-core box to build the query and two model instances; this statement, sent as it is
-and loaded with `User.from_db`, a third of that. Same answers: 401 for an unknown token
-or an inactive user.
+2-core box to build the query and two model instances; this statement, prepared once
+per connection on PostgreSQL (covax/prepared.py) and loaded with `User.from_db`, a
+third of that. Same answers: 401 for an unknown token or an inactive user.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
+from covax import prepared
 from covax.accounts.models import User
 
 _FIELDS = [f.attname for f in User._meta.concrete_fields]
@@ -27,9 +28,7 @@ _SQL = (
 def user_for_token(key: str) -> User | None:
     if "\x00" in key:  # never in a token, and PostgreSQL cannot even compare text holding one
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(_SQL, [key])
-        row = cursor.fetchone()
+    row = prepared.fetchone(_SQL, [key])
     return None if row is None else User.from_db(connection.alias, _FIELDS, row)
 
 
