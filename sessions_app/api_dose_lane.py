@@ -9,9 +9,9 @@ the dose rules and their statements together (bench/http.py measures it).
 
 So a request that is plainly well formed takes this lane: a token, a JSON object, and
 values that the serializer would take as they are. The lane then does what DRF would
-do, with the same parts: the token look-up of the authentication class
-(`user_for_token`), the same permission, the same selector (`selectors.dose_target`,
-which here also reads the person's facts), the same service (`services.vaccination_record`),
+do, with the same parts: the same permission, the same selector
+(`selectors.dose_target`, which here also reads the token's user, as TokenAuthentication
+would, and the person's facts), the same service (`services.vaccination_record`),
 the same error handler (`covax.api.exception_handler`), the same renderer and headers.
 Anything else (another way of signing in, a token that signs no one in, a value the serializer would convert or
 refuse, a name that resolves to nothing, an `administered_at`) makes `answer` return
@@ -31,7 +31,6 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from covax.accounts.authentication import user_for_token
 from covax.accounts.permissions import HasRulePerm
 from covax.api import exception_handler
 from sessions_app import selectors, services
@@ -56,22 +55,26 @@ def answer(view, request: HttpRequest) -> HttpResponse | None:
         return None
     if request.META.get("HTTP_ACCEPT", "") not in _ACCEPTS or not _small(request):
         return None
-    user = _signed_in(view, request)
-    if user is None:
+    key = _token(request)
+    if key is None:
         return None
     try:
         fields = _fields(request.body, view.input_serializer_class._declared_fields)
     except _Declined:
         return None
+    # The token's user, the references and the person's facts: one statement.
     target = selectors.dose_target(
-        user=user,
+        token=key,
         reference_id=fields["beneficiary"],
         centre_id=fields["centre"],
         vaccine_code=fields["vaccine"],
         session_id=fields["session"],
-        dose=fields["dose"],  # and the person's facts for it, in the same statement
+        dose=fields["dose"],
         client_id=fields.get("client_id"),
     )
+    user = target.user
+    if user is None or not user.is_active or not _may_mark(view, request, user):
+        return None  # DRF answers 401 or 403
     if None in (target.beneficiary, target.centre, target.vaccine) or (fields["session"] and not target.session):
         return None  # DRF names what does not resolve, field by field
     fields.update(beneficiary=target.beneficiary, centre=target.centre, vaccine=target.vaccine, session=target.session)
@@ -92,19 +95,16 @@ def _small(request: HttpRequest) -> bool:
     return length.isdigit() and int(length) <= _LARGEST_BODY
 
 
-def _signed_in(view, request: HttpRequest):
-    """The user of a valid `Token` header who may mark doses, or None (DRF answers).
-    TokenAuthentication's look-up without its Token instance, which nothing here reads."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, key = header.partition(" ")
-    if scheme != "Token" or not key or " " in key:
-        return None
-    user = user_for_token(key)
-    if user is None or not user.is_active:
-        return None
+def _token(request: HttpRequest) -> str | None:
+    """The key of a plain `Token <key>` header (anything else: DRF's authentication)."""
+    scheme, _, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return key if scheme == "Token" and key and " " not in key else None
+
+
+def _may_mark(view, request: HttpRequest, user) -> bool:
     request.user = user  # as DRF sets it: pghistory's audit context records who marked the dose
     view.action = "create"
-    return user if HasRulePerm().has_permission(request, view) else None
+    return HasRulePerm().has_permission(request, view)
 
 
 def _fields(body: bytes, declared: Mapping[str, serializers.Field]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ fetch the facts the rules need and write the result.
 
 - `target_read`: the person, centre, vaccine and session a request names, each only if
   it is within the caller's reach (covax.accounts.scope.reach, the same rules as
-  `scope_q`), in one statement.
+  `scope_q`), in one statement; for the API's dose, with the token's user and the
+  person's facts in the same statement.
 - `facts_read`: the person's live records of this dose and the one before, and the
   record an earlier request with this idempotency key wrote, in one statement.
 - `record_insert`: writes the record only if the facts it was decided on still hold,
@@ -29,16 +30,19 @@ from functools import cache
 from typing import Any
 
 from django.db import connection
+from rest_framework.authtoken.models import Token
 
 from beneficiaries.models import Beneficiary
 from covax import prepared
-from covax.accounts.scope import Reach
+from covax.accounts.models import User
+from covax.accounts.scope import reach
 from sessions_app.models import Allocation, AllocationStatus, Centre, District, Session, Vaccination, Vaccine
 
 # Tables by their models' names for them: a renamed table is renamed here too.
 PEOPLE, DISTRICTS, CENTRES = Beneficiary._meta.db_table, District._meta.db_table, Centre._meta.db_table
 VACCINES, SESSIONS, DOSES = Vaccine._meta.db_table, Session._meta.db_table, Vaccination._meta.db_table
 ALLOCATIONS = Allocation._meta.db_table
+USERS, TOKENS = User._meta.db_table, Token._meta.db_table
 
 
 def _columns(model, names: list[str]) -> list[str]:
@@ -57,6 +61,7 @@ _CENTRE = _columns(Centre, ["id", "district_id", "name", "name_hi"])
 _VACCINE = [f.attname for f in Vaccine._meta.concrete_fields]
 _SESSION = _columns(Session, ["id", "centre_id", "date", "vaccine_id", "dose", "status", "capacity"])
 _RECORD = [f.attname for f in Vaccination._meta.concrete_fields]
+_USER = [f.attname for f in User._meta.concrete_fields]
 
 
 def _select(alias: str, names: list[str]) -> str:
@@ -74,58 +79,41 @@ _FACTS = f"""(
 )"""
 
 
-# Within reach: scope_q's conditions, one statement per kind of reach (a statement with
-# every kind OR-ed together costs PostgreSQL twice the planning).
-_REACH = {
-    "everything": ("TRUE", "TRUE"),
-    "state": (
-        f"(SELECT state_id FROM {DISTRICTS} WHERE id = b.district_id) = %(state)s",
-        f"(SELECT state_id FROM {DISTRICTS} WHERE id = {{c}}.district_id) = %(state)s",
-    ),
-    "district": ("b.district_id = %(district)s", "{c}.district_id = %(district)s"),
-    "centre": (
-        f"b.district_id = (SELECT district_id FROM {CENTRES} WHERE id = %(centre)s)",
-        "{c}.id = %(centre)s",
-    ),
-    "nothing": ("FALSE", "FALSE"),
-}
+def _target_sql(*, by_token: bool, facts: bool) -> str:
+    """Everything a request names, found by its id or code, each with the state and
+    district it sits in: whether it is within the caller's reach is decided in Python
+    (Reach.covers_place / covers_person), from these columns.
 
-
-def _target_sql(person_in_reach: str, centre_in_reach: str, *, facts: bool) -> str:
-    # With `facts`, the person's facts for the dose (see _FACTS) come in the same
-    # statement, a row per record: one round trip fewer for the API's dose.
+    `by_token`: the caller is the user of the token %(key)s, read in the same statement
+    (the API's dose: one round trip fewer); no row when the token signs no one in.
+    `facts`: the person's facts for the dose (see _FACTS) too, a row per record.
+    """
+    staff_centre = "u.centre_id" if by_token else "%(staff_centre)s"
     return f"""
-SELECT {_select("b", _PERSON)}, {_select("c", _CENTRE)}, {_select("v", _VACCINE)}, {_select("s", _SESSION)},
-       sc.name AS session_centre_name, sv.code AS session_vaccine_code{", " + _select("f", _RECORD) if facts else ""}
-FROM (SELECT 1 AS one) AS request
-LEFT JOIN {PEOPLE} b ON b.reference_id = %(reference_id)s AND {person_in_reach}
-LEFT JOIN {CENTRES} c ON c.id = %(centre_id)s AND {centre_in_reach.format(c="c")}
+SELECT {_select("u", _USER) + ", " if by_token else ""}
+       (SELECT district_id FROM {CENTRES} WHERE id = {staff_centre}) AS staff_district,
+       {_select("b", _PERSON)}, (SELECT state_id FROM {DISTRICTS} WHERE id = b.district_id) AS person_state,
+       {_select("c", _CENTRE)}, (SELECT state_id FROM {DISTRICTS} WHERE id = c.district_id) AS centre_state,
+       {_select("v", _VACCINE)}, {_select("s", _SESSION)},
+       sc.name, sc.district_id, (SELECT state_id FROM {DISTRICTS} WHERE id = sc.district_id), sv.code
+       {", " + _select("f", _RECORD) if facts else ""}
+FROM {f"{TOKENS} t JOIN {USERS} u ON u.id = t.user_id" if by_token else "(SELECT 1 AS one) AS request"}
+LEFT JOIN {PEOPLE} b ON b.reference_id = %(reference_id)s
+LEFT JOIN {CENTRES} c ON c.id = %(centre_id)s
 LEFT JOIN {VACCINES} v ON v.code = %(vaccine_code)s
 LEFT JOIN {SESSIONS} s ON s.id = %(session_id)s
 LEFT JOIN {CENTRES} sc ON sc.id = s.centre_id
 LEFT JOIN {VACCINES} sv ON sv.id = s.vaccine_id
 {f"LEFT JOIN LATERAL {_FACTS} f ON b.id IS NOT NULL" if facts else ""}
-WHERE s.id IS NULL OR {centre_in_reach.format(c="sc")}
+{"WHERE t.key = %(key)s" if by_token else ""}
 """
 
 
 _TARGET_SQL = {
-    (kind, facts): _target_sql(*conditions, facts=facts)
-    for kind, conditions in _REACH.items()
+    (by_token, facts): _target_sql(by_token=by_token, facts=facts)
+    for by_token in (False, True)
     for facts in (False, True)
 }
-
-
-def _kind(reach: Reach) -> str:
-    if reach.everything:
-        return "everything"
-    if reach.state_id is not None:
-        return "state"
-    if reach.district_id is not None:
-        return "district"
-    if reach.centre_id is not None:
-        return "centre"
-    return "nothing"
 
 
 @dataclass
@@ -137,23 +125,26 @@ class Target:
     vaccine: Vaccine | None = None
     session: Session | None = None
     facts: Facts | None = None  # the person's, when asked for with a dose number
+    user: User | None = None  # the token's, when asked for by token
 
 
 def target_read(
     *,
-    reach: Reach,
-    reference_id: str,
-    centre_id: int,
-    vaccine_code: str,
+    reference_id: str | None,
+    centre_id: int | None,
+    vaccine_code: str | None,
     session_id: int | None,
+    user: User | None = None,
+    token: str | None = None,
     dose: int | None = None,
     client_id: uuid.UUID | None = None,
 ) -> Target:
-    """`dose` (and `client_id`): read the person's facts for that dose too (facts_read)."""
+    """What a dose request names, within the reach of `user`, or of the user `token`
+    signs in (then `Target.user`; nothing at all if it signs in no one).
+    `dose` (and `client_id`): the person's facts for that dose too (facts_read)."""
     params = {
-        "state": reach.state_id,
-        "district": reach.district_id,
-        "centre": reach.centre_id,
+        "key": token,
+        "staff_centre": getattr(user, "centre_id", None),
         "reference_id": reference_id,
         "centre_id": centre_id,
         "vaccine_code": vaccine_code,
@@ -161,42 +152,42 @@ def target_read(
         "dose": dose,
         "client_id": client_id,
     }
-    rows = prepared.fetchall(_TARGET_SQL[_kind(reach), dose is not None], params)
-    if not rows:  # the session exists but is outside the caller's reach
-        return target_read(
-            reach=reach,
-            reference_id=reference_id,
-            centre_id=centre_id,
-            vaccine_code=vaccine_code,
-            session_id=None,
-            dose=dose,
-            client_id=client_id,
-        )
-    row = rows[0]
+    rows = prepared.fetchall(_TARGET_SQL[token is not None, dose is not None], params)
+    if not rows:  # no such token
+        return Target()
+    columns = iter(rows[0])
     target = Target()
-    at = 0
-    parts = [
-        ("beneficiary", Beneficiary, _PERSON),
-        ("centre", Centre, _CENTRE),
-        ("vaccine", Vaccine, _VACCINE),
-        ("session", Session, _SESSION),
-    ]
-    for name, model, names in parts:
-        values = row[at : at + len(names)]
-        at += len(names)
-        if values[0] is not None:
-            setattr(target, name, _load(model, names, values))
-    if target.session is not None:
+    if token is not None:
+        user = target.user = _load(User, _USER, [next(columns) for _ in _USER])
+    within = reach(user)
+    staff_district = next(columns)
+    person, state = _take(columns, Beneficiary, _PERSON), next(columns)
+    if person is not None and within.covers_person(person.district_id, state, staff_district):
+        target.beneficiary = person
+    centre = _take(columns, Centre, _CENTRE)
+    state = next(columns)
+    if centre is not None and within.covers_place(centre.pk, centre.district_id, state):
+        target.centre = centre
+    target.vaccine = _take(columns, Vaccine, _VACCINE)
+    session = _take(columns, Session, _SESSION)
+    name, district, state, code = (next(columns) for _ in range(4))
+    if session is not None and within.covers_place(session.centre_id, district, state):
+        target.session = session
         # Its centre's name and vaccine's code, for "this session is for …" (the rest
         # defers): the request's own centre and vaccine when they are the session's.
-        session = target.session
         same = target.centre is not None and target.centre.pk == session.centre_id
-        session.centre = target.centre if same else _load(Centre, ["id", "name"], (session.centre_id, row[at]))
+        session.centre = target.centre if same else _load(Centre, ["id", "name"], (session.centre_id, name))
         same = target.vaccine is not None and target.vaccine.pk == session.vaccine_id
-        session.vaccine = target.vaccine if same else _load(Vaccine, ["id", "code"], (session.vaccine_id, row[at + 1]))
+        session.vaccine = target.vaccine if same else _load(Vaccine, ["id", "code"], (session.vaccine_id, code))
     if dose is not None and target.beneficiary is not None:
-        target.facts = _facts(target.beneficiary.merged_into_id, [r[at + 2 :] for r in rows])
+        at = len(rows[0]) - len(_RECORD)
+        target.facts = _facts(target.beneficiary.merged_into_id, [r[at:] for r in rows])
     return target
+
+
+def _take(columns, model, names: list[str]):
+    values = [next(columns) for _ in names]
+    return None if values[0] is None else _load(model, names, values)
 
 
 # --- The facts and the write --------------------------------------------------------------

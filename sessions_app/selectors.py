@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from beneficiaries.models import Beneficiary
-from covax.accounts.scope import reach
 from covax.errors import RuleBroken
 from sessions_app import dose_sql
 from sessions_app.models import Allocation, AllocationStatus, Session, Vaccination
@@ -182,23 +181,28 @@ def why_on_list(*, session: Session, beneficiary: Beneficiary) -> Explanation:
 
 def dose_target(
     *,
-    user,
     reference_id: str | None,
     centre_id: int | None,
     vaccine_code: str | None,
     session_id: int | None,
+    user=None,
+    token: str | None = None,
     dose: int | None = None,
     client_id: uuid.UUID | None = None,
 ) -> dose_sql.Target:
     """The person, centre, vaccine and session a dose request names, each None unless it
-    exists within the user's scope: one query (sessions_app/dose_sql.py says why). With
-    `dose` on PostgreSQL, also the person's facts for it (for services.vaccination_record)."""
-    if "\x00" in (reference_id or "") + (vaccine_code or ""):  # PostgreSQL cannot compare text with NUL
+    exists within the scope of `user` (or of the user `token` signs in: `Target.user`):
+    one query (sessions_app/dose_sql.py says why). With `dose` on PostgreSQL, also the
+    person's facts for it (for services.vaccination_record)."""
+    if "\x00" in (reference_id or "") + (vaccine_code or "") + (token or ""):  # PostgreSQL cannot compare NUL
+        if token is not None:
+            return dose_sql.Target()
         reference_id = vaccine_code = None
     if connection.vendor != "postgresql":
         dose = None  # SQLite decides on facts read inside its IMMEDIATE transaction
     return dose_sql.target_read(
-        reach=reach(user),
+        user=user,
+        token=token,
         reference_id=reference_id,
         centre_id=centre_id,
         vaccine_code=vaccine_code,

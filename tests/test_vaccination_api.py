@@ -144,11 +144,11 @@ class VaccinationApiTestCase(ApiTestCase):
         self.assertEqual(Allocation.objects.get(session=elsewhere).status, "cancelled")
 
     @pytest.mark.postgres
-    def test_it_marks_a_dose_in_four_queries(self):
-        # Inside a transaction (this test's): token, what the request names with the
-        # person's facts, the facts again inside the transaction, the checked write (with
-        # the release of other places). Outside one, as in production, three statements
-        # (tests/test_dose_write.py).
+    def test_it_marks_a_dose_in_three_queries(self):
+        # Inside a transaction (this test's): the token's user with what the request
+        # names and the person's facts, the facts again inside the transaction, the
+        # checked write (with the release of other places). Outside one, as in
+        # production, two statements (tests/test_dose_write.py).
         from django.test.utils import CaptureQueriesContext
 
         self.post(beneficiary=people(1, district=self.hisar)[0].reference_id)
@@ -157,7 +157,7 @@ class VaccinationApiTestCase(ApiTestCase):
         self.assertEqual(r.status_code, 201, r.content)
         # Inside the test's transaction, BEGIN/COMMIT become SAVEPOINT/RELEASE.
         statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
-        self.assertEqual(len(statements), 4, "\n\n".join(statements))
+        self.assertEqual(len(statements), 3, "\n\n".join(statements))
 
     def test_staff_cannot_record_at_another_centre_or_for_people_outside_scope(self):
         self.assertEqual(self.post(centre=self.centre_b.pk, session=None).status_code, 400)

@@ -84,14 +84,36 @@ def _user_scope(user) -> Q:
 
 @dataclass(frozen=True)
 class Reach:
-    """`scope_q` as plain ids, for the dose path's hand-written statements
-    (sessions_app/dose_sql.py). At most one id is set; none and not `everything` means
-    nothing. A centre's staff reach their centre, and people of its district."""
+    """`scope_q` as plain ids, for the dose path's hand-written statement
+    (sessions_app/dose_sql.py), which reads where things sit and asks these methods.
+    At most one id is set; none and not `everything` means nothing. A centre's staff
+    reach their centre, and people of its district."""
 
     everything: bool = False
     state_id: int | None = None
     district_id: int | None = None
     centre_id: int | None = None
+
+    def covers_place(self, centre_id: int | None, district_id: int | None, state_id: int | None) -> bool:
+        """A centre, or what is held at one (a session), given where it sits."""
+        if self.everything:
+            return True
+        if self.state_id is not None:
+            return state_id == self.state_id
+        if self.district_id is not None:
+            return district_id == self.district_id
+        return self.centre_id is not None and centre_id == self.centre_id
+
+    def covers_person(self, district_id: int | None, state_id: int | None, staff_district_id: int | None) -> bool:
+        """A person of this district and state; `staff_district_id`: the district of
+        `centre_id` (a centre's staff reach the people of its district)."""
+        if self.everything:
+            return True
+        if self.state_id is not None:
+            return state_id == self.state_id
+        if self.district_id is not None:
+            return district_id == self.district_id
+        return self.centre_id is not None and district_id == staff_district_id
 
 
 def reach(user) -> Reach:
