@@ -296,13 +296,50 @@ class _RedisStore(_Store):
         pipe.execute()
 
     def _bump(self, keys):
-        if len(keys) == 1:  # a dose, an allocation: one district (a pipeline costs twice the CPU)
-            self._client().incr(self.prefix + keys[0])
-            return
-        pipe = self._client().pipeline(transaction=False)
-        for k in keys:
-            pipe.incr(self.prefix + k)
-        pipe.execute()
+        # Sent without waiting for a reply, on a connection of its own that told Redis
+        # not to answer (CLIENT REPLY OFF): every dose bumps its district, and the reply
+        # (a recv, a parse) was most of a bump's cost. The command is written before the
+        # caller is answered, so a calendar asked for after the answer finds it bumped.
+        # A connection Redis closed is noticed before writing (_still_open); a write that
+        # fails is retried once on a new one; a failure after that is kept and the
+        # breaker trips, as for any Redis error.
+        packed = None
+        for attempt in (1, 2):
+            connection = self._quiet_connection()
+            packed = packed or connection.pack_commands([("INCR", self.prefix + k) for k in keys])
+            try:
+                connection.send_packed_command(packed, check_health=False)
+                return
+            except (RedisError, OSError):
+                self.backend.__dict__.pop("_quiet_connection", None)
+                connection.disconnect()
+                if attempt == 2:
+                    raise
+
+    def _quiet_connection(self):
+        """A connection (one per cache backend, so per thread) whose commands Redis never answers."""
+        connection = self.backend.__dict__.get("_quiet_connection")
+        if connection is not None and not self._still_open(connection):
+            connection = None
+        if connection is None:
+            pool = self._client().connection_pool
+            connection = pool.connection_class(**pool.connection_kwargs)
+            connection.connect()
+            connection.send_command("CLIENT", "REPLY", "OFF")
+            self.backend.__dict__["_quiet_connection"] = connection
+        return connection
+
+    def _still_open(self, connection) -> bool:
+        # Redis never writes to it, so anything to read is the end of it (a restart, an
+        # idle timeout): a write there would be lost without an error.
+        try:
+            if not connection.can_read(timeout=0):
+                return True
+        except (RedisError, OSError):
+            pass
+        self.backend.__dict__.pop("_quiet_connection", None)
+        connection.disconnect()
+        return False
 
 
 class _CacheStore(_Store):

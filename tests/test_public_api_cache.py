@@ -72,6 +72,26 @@ class PublicApiOnRedisTestCase(PublicWorld, TestCase):
         self.assertIsNone(self.raw.get(f"covax:1:pub:v:d:{self.kurukshetra.pk}"))
         self.assertEqual(self.calendar().json()["centers"][0]["sessions"][0]["available_capacity"], 5)
 
+    def test_a_bump_after_redis_restarted_reaches_it(self):
+        # Bumps are written without waiting for a reply (public_cache._RedisStore._bump):
+        # one written to the connection of a Redis that has since restarted would be lost
+        # without an error, and the cached calendar would hide the change.
+        session = session_at(self.centre_a, self.covishield, date=timezone.localdate(), capacity=10)
+        stamp = f"covax:1:pub:v:d:{self.hisar.pk}"
+        allocate = lambda: allocation_create(  # noqa: E731
+            session=session, reference_ids=[people(1, district=self.hisar)[0].reference_id]
+        )
+        with self.captureOnCommitCallbacks(execute=True):
+            allocate()  # opens the bump's connection
+        bumped = int(self.raw.get(stamp))
+        self.redis.stop(keep_data=True)
+        self.redis.start()
+        with self.captureOnCommitCallbacks(execute=True):
+            allocate()
+        self.assertEqual(int(self.raw.get(stamp)), bumped + 1)
+        self.assertFalse(soft_cache._Breaker.is_open())
+        self.assertEqual(self.calendar().json()["centers"][0]["sessions"][0]["available_capacity"], 8)
+
     @override_settings(COVAX_PUBLIC_RATE_LIMIT="5/1m")
     def test_the_rate_limit_counts_per_address_in_redis(self):
         answers = [self.client.get(V2 + STATES, REMOTE_ADDR=self.ip).status_code for _ in range(7)]
