@@ -96,24 +96,21 @@ class Reach:
 
     def covers_place(self, centre_id: int | None, district_id: int | None, state_id: int | None) -> bool:
         """A centre, or what is held at one (a session), given where it sits."""
-        if self.everything:
-            return True
-        if self.state_id is not None:
-            return state_id == self.state_id
-        if self.district_id is not None:
-            return district_id == self.district_id
-        return self.centre_id is not None and centre_id == self.centre_id
+        return self._covers(district_id, state_id, at_centre=centre_id == self.centre_id)
 
     def covers_person(self, district_id: int | None, state_id: int | None, staff_district_id: int | None) -> bool:
         """A person of this district and state; `staff_district_id`: the district of
         `centre_id` (a centre's staff reach the people of its district)."""
+        return self._covers(district_id, state_id, at_centre=district_id == staff_district_id)
+
+    def _covers(self, district_id: int | None, state_id: int | None, *, at_centre: bool) -> bool:
         if self.everything:
             return True
         if self.state_id is not None:
             return state_id == self.state_id
         if self.district_id is not None:
             return district_id == self.district_id
-        return self.centre_id is not None and district_id == staff_district_id
+        return self.centre_id is not None and at_centre
 
 
 def reach(user) -> Reach:
