@@ -13,9 +13,9 @@ router.include_format_suffixes = False  # "/centres/0.5/" is a bad id, not id 0 
 router.register("users", UserViewSet, basename="user")
 
 urlpatterns = [
+    path("api/v1/", include("sessions_app.api_urls")),  # first: it holds the dose route (SPEC §6)
     path("api/v1/auth/token/", TokenView.as_view(), name="api-token"),
     path("api/v1/", include(router.urls)),
-    path("api/v1/", include("sessions_app.api_urls")),
     path("api/v1/", include("beneficiaries.api_urls")),
     path("api/v2/", include("sessions_app.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -86,7 +86,7 @@ def answer(view, request: HttpRequest) -> HttpResponse | None:
         if handled is None:
             raise
         return _rendered(view, handled)
-    data = view.get_serializer_class()(record).data
+    data = view.get_serializer_class()().to_representation(record)  # what .data holds, unwrapped
     return _rendered(view, Response(data, status=201 if created else 200))
 
 

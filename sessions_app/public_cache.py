@@ -407,6 +407,12 @@ def invalidate(*district_ids: int | None, places: bool = False) -> None:
     if places:
         keys.add(PLACES)
     connection = transaction.get_connection()
+    if not connection.in_atomic_block:  # committed already (autocommit: the API's dose)
+        try:
+            store().bump(keys)
+        except Exception:  # as on_commit(robust=True): a failed bump never fails the change
+            log.exception("public cache: stamp bump failed")
+        return
     savepoints = tuple(connection.savepoint_ids)
     batch = getattr(_pending, "batch", None)
     if not (
