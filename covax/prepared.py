@@ -1,17 +1,18 @@
 """Statements PostgreSQL plans once per connection, for the hottest paths (SPEC §6).
 
 Django sends every statement with its values merged in (psycopg's ClientCursor), so
-PostgreSQL parses and plans it anew each time. For the four statements of a dose
-(token, target, lock, insert) that planning is most of the database's work: on the
-2-core box 1.3 ms of PostgreSQL CPU per dose as sent by Django, 0.4 ms prepared
-(bench/http.py). A psycopg server-side cursor on Django's own connection, with
+PostgreSQL parses and plans it anew each time. For the statements of a dose that
+planning was most of the database's work: on the 2-core box the four statements of a
+dose then (token, target, lock, insert) cost 1.3 ms of PostgreSQL CPU as sent by
+Django, 0.4 ms prepared (bench/http.py). A psycopg server-side cursor on Django's own connection, with
 `prepare=True`, plans each statement once per connection (connections persist:
 CONN_MAX_AGE) and sends only the values after that.
 
 It is the same connection and the same transaction as the ORM's. What it bypasses is
 Django's execute wrappers, of which one matters: pghistory's, which prefixes every
 write with the audit context (who, which URL). `audit_settings()` gives that context
-as two columns a statement of the same transaction selects before its writes.
+for AUDIT_COLUMNS, which the writing statement selects before it writes
+(sessions_app/dose_sql.py).
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 Why by hand: marking a dose must sustain half the requests per second of a bare view
 that reads one row (bench/http.py). On the 2-core box the ORM spends ~0.4 ms of CPU
 building each query, a prepared string ~0.09 ms; the dose path through the ORM took
-ten queries and ~11 ms of CPU. Here it is two reads and one write, each prepared once
-per connection (covax/prepared.py: planning them was most of PostgreSQL's work), and
-no transaction round trips: the write is one statement that checks what the rules were
-decided on. The rules stay in Python (sessions_app/services.py); these functions only
+ten queries and ~11 ms of CPU. Here the API's dose is one read (the token's user, the
+references, the person's records) and one write, each prepared once per connection
+(covax/prepared.py: planning them was most of PostgreSQL's work), and no transaction
+round trips: the write is one statement that checks what the rules were decided on. The rules stay in Python (sessions_app/services.py); these functions only
 fetch the facts the rules need and write the result.
 
 - `target_read`: the person, centre, vaccine and session a request names, each only if
