@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 Params = Mapping[str, Any] | Sequence[Any]
 
@@ -35,27 +35,45 @@ AUDIT_COLUMNS = (
 )
 
 
-def fetchone(sql: str, params: Params) -> tuple | None:
-    return _fetch(sql, params, "fetchone")
+def fetchone(sql: str, params: Params, *, read: bool = False) -> tuple | None:
+    """`read`: the statement only reads, so it may be sent again (see _execute)."""
+    return _fetch(sql, params, "fetchone", read)
 
 
-def fetchall(sql: str, params: Params) -> list[tuple]:
-    return _fetch(sql, params, "fetchall")
+def fetchall(sql: str, params: Params, *, read: bool = False) -> list[tuple]:
+    return _fetch(sql, params, "fetchall", read)
 
 
-def _fetch(sql: str, params: Params, how: str):
+def _fetch(sql: str, params: Params, how: str, read: bool):
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql":  # the embedded default: Django's own cursor
         with db.cursor() as plain:
             plain.execute(sql, params)
             return getattr(plain, how)()
+    if not (read and _checks_health(db)):
+        db.close_if_health_check_failed()  # as db.cursor() does: a `SELECT 1` first
+        return getattr(_execute(db, sql, params), how)()
+    # This read is the request's health check: on a connection PostgreSQL dropped (a
+    # restart) it fails, and it is sent again on a new one. A round trip fewer than
+    # Django's `SELECT 1` before it, on the statement every dose starts with.
+    db.health_check_done = True
+    try:
+        return getattr(_execute(db, sql, params), how)()
+    except DatabaseError:
+        if db.connection is not None and not db.connection.broken and not db.connection.closed:
+            raise  # the statement failed, not the connection
+    db.close()
     return getattr(_execute(db, sql, params), how)()
+
+
+def _checks_health(db) -> bool:
+    """Whether the next statement on `db` would be preceded by Django's health check."""
+    return db.health_check_enabled and not db.health_check_done and db.connection is not None and not db.in_atomic_block
 
 
 def _execute(db, sql: str, params: Params) -> psycopg.Cursor:
     """Run `sql` prepared on `db` (Django's wrapper: looked up once, each look-up through
     the `connection` proxy costs a thread-local lookup), its errors Django's."""
-    db.close_if_health_check_failed()  # as db.cursor() does
     db.ensure_connection()
     raw = _cursor_of(db.connection)
     with db.wrap_database_errors:

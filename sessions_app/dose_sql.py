@@ -5,9 +5,11 @@ that reads one row (bench/http.py). On the 2-core box the ORM spends ~0.4 ms of 
 building each query, a prepared string ~0.09 ms; the dose path through the ORM took
 ten queries and ~11 ms of CPU. Here the API's dose is one read (the token's user, the
 references, the person's records) and one write, each prepared once per connection
-(covax/prepared.py: planning them was most of PostgreSQL's work), and no transaction
-round trips: the write is one statement that checks what the rules were decided on. The rules stay in Python (sessions_app/services.py); these functions only
-fetch the facts the rules need and write the result.
+(covax/prepared.py: planning them was most of PostgreSQL's work; the read also stands in
+for Django's per-request `SELECT 1`), and no transaction round trips: the write is one
+statement that checks what the rules were decided on. The rules stay in Python
+(sessions_app/services.py); these functions only fetch the facts the rules need and
+write the result.
 
 - `target_read`: the person, centre, vaccine and session a request names, each only if
   it is within the caller's reach (covax.accounts.scope.reach, the same rules as
@@ -162,7 +164,7 @@ def target_read(
         "dose": dose,
         "client_id": client_id,
     }
-    rows = prepared.fetchall(_TARGET_SQL[token is not None, dose is not None], params)
+    rows = prepared.fetchall(_TARGET_SQL[token is not None, dose is not None], params, read=True)
     if not rows:  # no such token
         return Target()
     columns = iter(rows[0])
@@ -219,7 +221,7 @@ class Facts:
 def facts_read(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> Facts:
     """What the dose rules decide on. Read without a lock: record_insert checks, as it
     writes, that what the rules used still holds."""
-    rows = prepared.fetchall(_FACTS_SQL, {"person": person_id, "dose": dose, "client_id": client_id})
+    rows = prepared.fetchall(_FACTS_SQL, {"person": person_id, "dose": dose, "client_id": client_id}, read=True)
     if not rows:
         raise Beneficiary.DoesNotExist
     return _facts(rows[0][0], [row[1:] for row in rows])

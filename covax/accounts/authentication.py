@@ -28,7 +28,7 @@ _SQL = (
 def user_for_token(key: str) -> User | None:
     if "\x00" in key:  # never in a token, and PostgreSQL cannot even compare text holding one
         return None
-    row = prepared.fetchone(_SQL, [key])
+    row = prepared.fetchone(_SQL, [key], read=True)
     return None if row is None else User.from_db(connection.alias, _FIELDS, row)
 
 
