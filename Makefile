@@ -34,7 +34,7 @@ lint: venv
 # Production-like processes against DATABASE_URL and REDIS_URL.
 serve: venv
 	$(PY) manage.py migrate --noinput
-	$(VENV)/bin/gunicorn covax.wsgi --bind 127.0.0.1:$(PORT) --workers 2
+	$(VENV)/bin/gunicorn covax.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-5}
 
 worker: venv
 	$(VENV)/bin/celery -A covax worker --loglevel=INFO --concurrency=2
