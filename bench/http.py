@@ -73,7 +73,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections (wrk -c)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=5, help="gunicorn workers (as docker-compose.yml: 2 × cores + 1)")
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn workers (docker-compose: 2 x cores + 1)")
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"], help="gunicorn worker class")
     parser.add_argument("--worker-threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per endpoint")
