@@ -10,14 +10,12 @@ CONN_MAX_AGE) and sends only the values after that.
 
 It is the same connection and the same transaction as the ORM's. What it bypasses is
 Django's execute wrappers, of which one matters: pghistory's, which prefixes every
-write with the audit context (who, which URL). `audit_settings()` gives that context
-for AUDIT_COLUMNS, which the writing statement selects before it writes
-(sessions_app/dose_sql.py).
+write with the audit context (who, which URL): the writing statement sets it itself
+(covax.audit.SETTINGS_SQL, sessions_app/dose_sql.py).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,13 +24,6 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 Params = Mapping[str, Any] | Sequence[Any]
-
-# The context pghistory's triggers read (pghistory/runtime.py sets the same two
-# settings, transaction-local, before each write it sees).
-AUDIT_COLUMNS = (
-    "set_config('pghistory.context_id', %(audit_id)s, true), "
-    "set_config('pghistory.context_metadata', %(audit_metadata)s, true)"
-)
 
 
 def fetchone(sql: str, params: Params, *, read: bool = False) -> tuple | None:
@@ -96,13 +87,3 @@ def _cursor_of(raw: psycopg.Connection) -> psycopg.Cursor:
     if kept is None or kept.closed:
         kept = raw._covax_cursor = psycopg.Cursor(raw)
     return kept
-
-
-def audit_settings(context) -> dict[str, str | None]:
-    """The values for AUDIT_COLUMNS: pghistory's current context (`audit_context()`
-    entered), or None for both (no context: the triggers record none, as before)."""
-    if context is None:
-        return {"audit_id": None, "audit_metadata": None}
-    from pghistory import config
-
-    return {"audit_id": str(context.id), "audit_metadata": json.dumps(context.metadata, cls=config.json_encoder())}

@@ -33,10 +33,10 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import DEFERRED
-from rest_framework.authtoken.models import Token
 
 from beneficiaries.models import Beneficiary
-from covax import prepared
+from covax import audit, prepared
+from covax.accounts.authentication import TOKEN_USER, USER_COLUMNS, USER_FIELDS
 from covax.accounts.models import User
 from covax.accounts.scope import reach
 from sessions_app.models import Allocation, AllocationStatus, Centre, District, Session, Vaccination, Vaccine
@@ -45,12 +45,6 @@ from sessions_app.models import Allocation, AllocationStatus, Centre, District, 
 PEOPLE, DISTRICTS, CENTRES = Beneficiary._meta.db_table, District._meta.db_table, Centre._meta.db_table
 VACCINES, SESSIONS, DOSES = Vaccine._meta.db_table, Session._meta.db_table, Vaccination._meta.db_table
 ALLOCATIONS = Allocation._meta.db_table
-USERS, TOKENS = User._meta.db_table, Token._meta.db_table
-
-
-def _columns(model, names: list[str]) -> list[str]:
-    """`names` in the model's field order, as from_db() wants them."""
-    return [f.attname for f in model._meta.concrete_fields if f.attname in names]
 
 
 def _load(model, names: list[str], values) -> Any:
@@ -68,12 +62,11 @@ def _layout(model, names: tuple[str, ...]) -> tuple[list[str], list[int | None]]
 
 
 # Each read names its columns once; the statements below select them in this order.
-_PERSON = _columns(Beneficiary, ["id", "reference_id", "district_id", "merged_into_id"])
-_CENTRE = _columns(Centre, ["id", "district_id", "name", "name_hi"])
+_PERSON = ["id", "reference_id", "district_id", "merged_into_id"]
+_CENTRE = ["id", "district_id", "name", "name_hi"]
 _VACCINE = [f.attname for f in Vaccine._meta.concrete_fields]
-_SESSION = _columns(Session, ["id", "centre_id", "date", "vaccine_id", "dose", "status", "capacity"])
+_SESSION = ["id", "centre_id", "date", "vaccine_id", "dose", "status", "capacity"]
 _RECORD = [f.attname for f in Vaccination._meta.concrete_fields]
-_USER = [f.attname for f in User._meta.concrete_fields]
 
 
 def _select(alias: str, names: list[str]) -> str:
@@ -102,14 +95,14 @@ def _target_sql(*, by_token: bool, facts: bool) -> str:
     """
     staff_centre = "u.centre_id" if by_token else "%(staff_centre)s"
     return f"""
-SELECT {_select("u", _USER) + ", " if by_token else ""}
+SELECT {USER_COLUMNS + ", " if by_token else ""}
        (SELECT district_id FROM {CENTRES} WHERE id = {staff_centre}) AS staff_district,
        {_select("b", _PERSON)}, (SELECT state_id FROM {DISTRICTS} WHERE id = b.district_id) AS person_state,
        {_select("c", _CENTRE)}, (SELECT state_id FROM {DISTRICTS} WHERE id = c.district_id) AS centre_state,
        {_select("v", _VACCINE)}, {_select("s", _SESSION)},
        sc.name, sc.district_id, (SELECT state_id FROM {DISTRICTS} WHERE id = sc.district_id), sv.code
        {", " + _select("f", _RECORD) if facts else ""}
-FROM {f"{TOKENS} t JOIN {USERS} u ON u.id = t.user_id" if by_token else "(SELECT 1 AS one) AS request"}
+FROM {TOKEN_USER if by_token else "(SELECT 1 AS one) AS request"}
 LEFT JOIN {PEOPLE} b ON b.reference_id = %(reference_id)s
 LEFT JOIN {CENTRES} c ON c.id = %(centre_id)s
 LEFT JOIN {VACCINES} v ON v.code = %(vaccine_code)s
@@ -170,7 +163,7 @@ def target_read(
     columns = iter(rows[0])
     target = Target()
     if token is not None:
-        user = target.user = _load(User, _USER, [next(columns) for _ in _USER])
+        user = target.user = _load(User, USER_FIELDS, [next(columns) for _ in USER_FIELDS])
     within = reach(user)
     staff_district = next(columns)
     person, state = _take(columns, Beneficiary, _PERSON), next(columns)
@@ -258,7 +251,7 @@ def _insert_sql() -> str:
     values = ", ".join(f"CAST(%({f.attname})s AS {f.db_type(connection)})" for f in _INSERT_COLUMNS)
     return f"""
 WITH audit AS MATERIALIZED (
-    SELECT {prepared.AUDIT_COLUMNS}
+    SELECT {audit.SETTINGS_SQL}
 ), person AS (
     SELECT b.id FROM {PEOPLE} b, audit
     WHERE b.id = %(person)s AND b.merged_into_id IS NULL
@@ -284,16 +277,16 @@ SELECT (SELECT id FROM recorded),
 """
 
 
-def record_insert(record: Vaccination, *, previous_id: int | None, audit=None) -> list[int] | None:
+def record_insert(record: Vaccination, *, previous_id: int | None) -> list[int] | None:
     """Insert `record` if its person is not merged and the dose before it (`previous_id`,
     None for a first dose) is still live; release the person's other places for this
     dose. Returns the districts of the sessions whose seats moved, or None if nothing was
-    written because the facts changed. `audit`: the pghistory context to record."""
+    written because the facts changed. Audited in the current audit context."""
     for f in _STAMPED:
         f.pre_save(record, True)
     params = {
         **{f.attname: getattr(record, f.attname) for f in _INSERT_COLUMNS},
-        **prepared.audit_settings(audit),
+        **audit.settings_params(),
         "cancelled": AllocationStatus.CANCELLED,
         "active": AllocationStatus.ACTIVE,
         "person": record.beneficiary_id,

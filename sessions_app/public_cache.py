@@ -301,20 +301,15 @@ class _RedisStore(_Store):
         # (a recv, a parse) was most of a bump's cost. The command is written before the
         # caller is answered, so a calendar asked for after the answer finds it bumped.
         # A connection Redis closed is noticed before writing (_still_open); a write that
-        # fails is retried once on a new one; a failure after that is kept and the
-        # breaker trips, as for any Redis error.
-        packed = None
-        for attempt in (1, 2):
-            connection = self._quiet_connection()
-            packed = packed or connection.pack_commands([("INCR", self.prefix + k) for k in keys])
-            try:
-                connection.send_packed_command(packed, check_health=False)
-                return
-            except (RedisError, OSError):
-                self.backend.__dict__.pop("_quiet_connection", None)
-                connection.disconnect()
-                if attempt == 2:
-                    raise
+        # fails anyway is kept and the breaker trips, as for any Redis error (bump()).
+        connection = self._quiet_connection()
+        try:
+            connection.send_packed_command(
+                connection.pack_commands([("INCR", self.prefix + k) for k in keys]), check_health=False
+            )
+        except (RedisError, OSError):
+            self._forget(connection)
+            raise
 
     def _quiet_connection(self):
         """A connection (one per cache backend, so per thread) whose commands Redis never answers."""
@@ -337,9 +332,12 @@ class _RedisStore(_Store):
                 return True
         except (RedisError, OSError):
             pass
+        self._forget(connection)
+        return False
+
+    def _forget(self, connection) -> None:
         self.backend.__dict__.pop("_quiet_connection", None)
         connection.disconnect()
-        return False
 
 
 class _CacheStore(_Store):
@@ -407,12 +405,6 @@ def invalidate(*district_ids: int | None, places: bool = False) -> None:
     if places:
         keys.add(PLACES)
     connection = transaction.get_connection()
-    if not connection.in_atomic_block:  # committed already (autocommit: the API's dose)
-        try:
-            store().bump(keys)
-        except Exception:  # as on_commit(robust=True): a failed bump never fails the change
-            log.exception("public cache: stamp bump failed")
-        return
     savepoints = tuple(connection.savepoint_ids)
     batch = getattr(_pending, "batch", None)
     if not (

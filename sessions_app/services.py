@@ -20,7 +20,7 @@ from django.utils.translation import gettext_noop
 
 from beneficiaries.models import Beneficiary
 from covax import reasons
-from covax.audit import audit_context, current_context
+from covax.audit import audit_context
 from covax.errors import Conflict, RuleBroken, ServiceError
 from sessions_app import dose_sql, public_cache
 from sessions_app.models import (
@@ -451,9 +451,7 @@ def _record_insert(record: Vaccination, *, previous: Vaccination | None) -> bool
     False if nothing was written because the facts changed (PostgreSQL: one statement,
     dose_sql.py; SQLite: inside the IMMEDIATE transaction nothing can change)."""
     if connection.vendor == "postgresql":
-        districts = dose_sql.record_insert(
-            record, previous_id=previous.pk if previous else None, audit=current_context()
-        )
+        districts = dose_sql.record_insert(record, previous_id=previous.pk if previous else None)
         if districts is None:
             return False
         # The public calendar counts doses and seats: what the post_save receiver and

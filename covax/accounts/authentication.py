@@ -17,19 +17,19 @@ from rest_framework.authtoken.models import Token
 from covax import prepared
 from covax.accounts.models import User
 
-_FIELDS = [f.attname for f in User._meta.concrete_fields]
-_SQL = (
-    f"SELECT {', '.join('u.' + f.column for f in User._meta.concrete_fields)} "
-    f"FROM {User._meta.db_table} u JOIN {Token._meta.db_table} t ON t.user_id = u.{User._meta.pk.column} "
-    "WHERE t.key = %s"
-)
+# How a token finds its user (u), written once: the dose path reads it in its own
+# statement too (sessions_app/dose_sql.py), with the key as %(key)s.
+USER_FIELDS = [f.attname for f in User._meta.concrete_fields]
+USER_COLUMNS = ", ".join("u." + f.column for f in User._meta.concrete_fields)
+TOKEN_USER = f"{Token._meta.db_table} t JOIN {User._meta.db_table} u ON u.{User._meta.pk.column} = t.user_id"
+_SQL = f"SELECT {USER_COLUMNS} FROM {TOKEN_USER} WHERE t.key = %(key)s"
 
 
 def user_for_token(key: str) -> User | None:
     if "\x00" in key:  # never in a token, and PostgreSQL cannot even compare text holding one
         return None
-    row = prepared.fetchone(_SQL, [key], read=True)
-    return None if row is None else User.from_db(connection.alias, _FIELDS, row)
+    row = prepared.fetchone(_SQL, {"key": key}, read=True)
+    return None if row is None else User.from_db(connection.alias, USER_FIELDS, row)
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
