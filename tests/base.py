@@ -37,6 +37,13 @@ class WorldMixin:
         cls.staff_a2 = cls.make_user("staff_a2", Role.CENTRE_STAFF, centre=cls.centre_a2)
         cls.staff_b = cls.make_user("staff_b", Role.CENTRE_STAFF, centre=cls.centre_b)
 
+    def client_for(self, user: User | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
     @staticmethod
     def make_user(username: str, role: str, **place) -> User:
         user = User(username=username, role=role, **place)
@@ -46,9 +53,4 @@ class WorldMixin:
 
 
 class ApiTestCase(WorldMixin, APITestCase):
-    def client_for(self, user: User | None) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
+    """The world, in a transaction rolled back after each test."""

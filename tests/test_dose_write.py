@@ -135,17 +135,9 @@ class DecideAgainTestCase(WorldMixin, TransactionTestCase):
     def test_it_marks_a_dose_through_the_api_in_two_statements(self):
         # The token's user with the references and the person's facts; the checked
         # write. No BEGIN, no COMMIT, no savepoint (each costs a round trip).
-        client = self.client_for_staff()
+        client = self.client_for(self.staff_a)
         with CaptureQueriesContext(connection) as statements:
             r = client.post("/api/v1/vaccinations/", dose_body(self.person, self.session), format="json")
         self.assertEqual(r.status_code, 201, r.content)
         self.assertEqual(len(statements), 2, "\n\n".join(q["sql"] for q in statements))
         self.assertEqual(Vaccination.objects.get().pk, r.json()["id"])
-
-    def client_for_staff(self):
-        from rest_framework.authtoken.models import Token
-        from rest_framework.test import APIClient
-
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=self.staff_a)[0].key}")
-        return client
