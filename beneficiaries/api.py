@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -13,7 +14,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from beneficiaries import selectors, services
-from beneficiaries.identity import ID_TYPE_CHOICES
+from beneficiaries.identity import ID_TYPE_CHOICES, IdentityError, normalise_id_type
 from beneficiaries.models import Beneficiary, Category, Gender
 from covax.api_views import ScopedPrimaryKeyRelatedField, ScopedViewSet
 from sessions_app.models import Centre, District
@@ -57,7 +58,7 @@ class BeneficiaryOutSerializer(serializers.ModelSerializer):
     def get_doses(self, obj):
         doses = getattr(obj, "active_doses", None)
         if doses is None:
-            doses = obj.vaccinations.filter(voided_at__isnull=True).select_related("vaccine", "centre").order_by("dose")
+            doses = obj.vaccinations.live().select_related("vaccine", "centre").order_by("dose")
         return DoseSerializer(doses, many=True).data
 
 
@@ -78,8 +79,39 @@ class BeneficiaryInSerializer(serializers.Serializer):
     )
 
 
+class IdTypeField(forms.CharField):
+    """An ID type read as the create reads it (identity.normalise_id_type): its code or
+    any alias, in any case. What it cleans to is the code."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return ""
+        try:
+            return normalise_id_type(value)
+        except IdentityError as exc:
+            # As a parameter: the message repeats what was sent, which may hold a "%".
+            raise forms.ValidationError("%(message)s", code="invalid", params={"message": str(exc)}) from None
+
+
+_ID_TYPE_CODES = ", ".join(f"`{code}`" for code, _label in ID_TYPE_CHOICES)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "example": "aadhaar",
+        "description": f"ID type: {_ID_TYPE_CODES}, or any spelling a registration accepts "
+        "(“Aadhaar card”, “uid”, “voter id”, “DL”, “आधार”, …), in any case. Alone, people with "
+        "that type of ID; with `id_number`, the type of that number. An unknown type answers 400.",
+    }
+)
+class IdTypeFilter(django_filters.CharFilter):
+    field_class = IdTypeField
+
+
 class BeneficiaryFilter(django_filters.FilterSet):
-    id_type = django_filters.ChoiceFilter(choices=ID_TYPE_CHOICES, method="by_id_number")
+    id_type = IdTypeFilter()
     id_number = django_filters.CharFilter(method="by_id_number")
 
     class Meta:
@@ -87,7 +119,7 @@ class BeneficiaryFilter(django_filters.FilterSet):
         fields = ["district", "category", "reference_id", "id_type", "id_number"]
 
     def by_id_number(self, queryset, name, value):
-        # Both parameters are applied together in filter_queryset below.
+        # Applied with id_type in filter_queryset below.
         return queryset
 
     def filter_queryset(self, queryset):

@@ -56,6 +56,12 @@ class Category(models.TextChoices):
 # Statement level: an upload inserts people 10,000 at a time, and a row-level audit
 # trigger, even told to stand aside, costs a PL/pgSQL call (with a subtransaction)
 # per row; a statement-level one writes the same audit rows once per statement.
+class BeneficiaryQuerySet(models.QuerySet):
+    def live(self) -> BeneficiaryQuerySet:
+        """People who count: not merged into someone else."""
+        return self.filter(merged_into__isnull=True)
+
+
 @audited(
     level=pgtrigger.Statement,
     attrs={
@@ -91,6 +97,8 @@ class Beneficiary(models.Model):
     # re-run of an upload, "created by this very row" from "a later duplicate of it".
     upload_row = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BeneficiaryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "beneficiaries"

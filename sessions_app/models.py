@@ -194,6 +194,13 @@ class Source(models.TextChoices):
     UPLOAD = "upload", _("Upload")
 
 
+class VaccinationQuerySet(models.QuerySet):
+    def live(self) -> VaccinationQuerySet:
+        """Doses that count: not voided. (A merge moves a person's doses to the one
+        kept, so a live dose never belongs to a merged-away record.)"""
+        return self.filter(voided_at__isnull=True)
+
+
 @audited()
 class Vaccination(models.Model):
     beneficiary = models.ForeignKey("beneficiaries.Beneficiary", on_delete=models.PROTECT, related_name="vaccinations")
@@ -217,6 +224,8 @@ class Vaccination(models.Model):
     )
     void_reason = models.TextField(blank=True)
 
+    objects = VaccinationQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -235,6 +244,10 @@ class Vaccination(models.Model):
 
     def __str__(self) -> str:
         return f"dose {self.dose} of {self.beneficiary_id} ({self.vaccine_id})"
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
 
 
 class AefiSeverity(models.TextChoices):

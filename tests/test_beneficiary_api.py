@@ -57,6 +57,64 @@ class BeneficiaryApiTestCase(ApiTestCase):
         r = self.client.get("/api/v1/beneficiaries/", {"id_type": "aadhaar", "id_number": aadhaar_number(seed=12)})
         self.assertEqual(r.json()["results"], [])
 
+    def test_it_looks_a_person_up_by_any_spelling_of_the_id_type_the_create_accepts(self):
+        ref = self.client.post("/api/v1/beneficiaries/", self.person(id_type="AADHAAR"), format="json").json()
+        spellings = ["AADHAAR", "aadhaar", "Aadhaar", "aadhar", "Aadhaar Card", "AADHAR_CARD", " uid ", "UIDAI", "आधार"]
+        for spelling in spellings:
+            r = self.client.get("/api/v1/beneficiaries/", {"id_type": spelling, "id_number": self.number})
+            self.assertEqual(r.status_code, 200, (spelling, r.content))
+            self.assertEqual([p["reference_id"] for p in r.json()["results"]], [ref["reference_id"]], spelling)
+        # The spelling names the type: the same number as another type is nobody.
+        r = self.client.get("/api/v1/beneficiaries/", {"id_type": "Voter ID", "id_number": self.number})
+        self.assertEqual((r.status_code, r.json()["results"]), (200, []))
+
+    def test_it_filters_by_id_type_alone_in_any_spelling(self):
+        aadhaar = self.client.post("/api/v1/beneficiaries/", self.person(), format="json").json()["reference_id"]
+        pan = self.person(id_type="PAN Card", id_number="ABCDE1234F", phone="98765 43211")
+        pan = self.client.post("/api/v1/beneficiaries/", pan, format="json").json()["reference_id"]
+        voter = self.person(id_type="voter_id", id_number="ABC1234567", phone="98765 43212")
+        voter = self.client.post("/api/v1/beneficiaries/", voter, format="json").json()["reference_id"]
+        for spelling, expected in [
+            ("AADHAAR", [aadhaar]),
+            ("Aadhar Card", [aadhaar]),
+            ("pan", [pan]),
+            ("PANCARD", [pan]),
+            ("पैन कार्ड", [pan]),
+            ("EPIC", [voter]),
+            ("Voter ID", [voter]),
+            ("VOTER_ID", [voter]),
+            ("Driving License", []),
+            ("DL", []),
+            ("", [aadhaar, pan, voter]),
+        ]:
+            r = self.client.get("/api/v1/beneficiaries/", {"id_type": spelling})
+            self.assertEqual(r.status_code, 200, (spelling, r.content))
+            self.assertCountEqual([p["reference_id"] for p in r.json()["results"]], expected, spelling)
+
+    def test_it_refuses_an_unknown_id_type_in_a_filter_naming_the_parameter(self):
+        for query in [{"id_type": "ration card"}, {"id_type": "%d-%m"}, {"id_type": "bogus", "id_number": self.number}]:
+            r = self.client.get("/api/v1/beneficiaries/", query)
+            self.assertEqual(r.status_code, 400, query)
+            body = r.json()
+            self.assertEqual(body["code"], "invalid")
+            self.assertEqual(list(body["errors"]), ["id_type"])
+            self.assertIn("Unknown ID type", body["errors"]["id_type"][0])
+            self.assertIn("aadhaar", body["errors"]["id_type"][0])
+            self.assertTrue(body["detail"].startswith("id_type:"), body["detail"])
+            self.assertNotIn(self.number, r.content.decode())
+        r = self.client.get("/api/v1/beneficiaries/", {"id_type": "bogus"}, HTTP_ACCEPT_LANGUAGE="hi")
+        self.assertIn("अज्ञात पहचान पत्र प्रकार", r.json()["errors"]["id_type"][0])
+
+    def test_it_documents_id_type_as_a_string_of_any_accepted_spelling(self):
+        r = self.client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+        parameters = json.loads(r.content)["paths"]["/api/v1/beneficiaries/"]["get"]["parameters"]
+        (id_type,) = [p for p in parameters if p["name"] == "id_type"]
+        self.assertEqual(id_type["schema"]["type"], "string")
+        self.assertNotIn("enum", id_type["schema"])  # an enum of codes would refuse "AADHAAR"
+        for code in ["aadhaar", "pan", "epic", "passport", "driving_licence", "other"]:
+            self.assertIn(f"`{code}`", id_type["description"])
+        self.assertIn("any case", id_type["description"])
+
     def test_it_names_the_field_of_a_bad_id(self):
         r = self.client.post("/api/v1/beneficiaries/", self.person(id_number="2.34568E+11"), format="json")
         self.assertEqual(r.status_code, 400)
