@@ -119,9 +119,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections, checked before use so a PostgreSQL restart heals by itself.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Django turns psycopg's prepared statements off (None); its own cursors bind values
-    # client-side and never prepare either way. Only covax/prepared.py's cursors do.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 else:
     # SQLite: wait for the writer instead of failing with "database is locked" while the
     # background upload thread writes.
@@ -271,8 +268,8 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Logs are structured (structlog); ID numbers never reach them — services only ever
-# hold the hash and the last four characters.
+# Plain-text logs (the standard library's logging) on stderr; ID numbers never reach them —
+# services only ever hold the hash and the last four characters.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

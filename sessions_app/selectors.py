@@ -9,10 +9,8 @@ dose missing or too recent) are all decided in SQL with EXISTS / sub-queries, so
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -180,33 +178,12 @@ def why_on_list(*, session: Session, beneficiary: Beneficiary) -> Explanation:
 
 
 def dose_target(
-    *,
-    reference_id: str | None,
-    centre_id: int | None,
-    vaccine_code: str | None,
-    session_id: int | None,
-    user=None,
-    token: str | None = None,
-    dose: int | None = None,
-    client_id: uuid.UUID | None = None,
+    *, user, reference_id: str | None, centre_id: int | None, vaccine_code: str | None, session_id: int | None
 ) -> dose_sql.Target:
     """The person, centre, vaccine and session a dose request names, each None unless it
-    exists within the scope of `user` (or of the user `token` signs in: `Target.user`):
-    one query (sessions_app/dose_sql.py says why). With `dose` on PostgreSQL, also the
-    person's facts for it (for services.vaccination_record)."""
-    if "\x00" in (reference_id or "") + (vaccine_code or "") + (token or ""):  # PostgreSQL cannot compare NUL
-        if token is not None:
-            return dose_sql.Target()
+    exists within the scope of `user`: one query (sessions_app/dose_sql.py says why)."""
+    if "\x00" in (reference_id or "") + (vaccine_code or ""):  # PostgreSQL cannot compare NUL
         reference_id = vaccine_code = None
-    if connection.vendor != "postgresql":
-        dose = None  # SQLite decides on facts read inside its IMMEDIATE transaction
     return dose_sql.target_read(
-        user=user,
-        token=token,
-        reference_id=reference_id,
-        centre_id=centre_id,
-        vaccine_code=vaccine_code,
-        session_id=session_id,
-        dose=dose,
-        client_id=client_id,
+        user=user, reference_id=reference_id, centre_id=centre_id, vaccine_code=vaccine_code, session_id=session_id
     )

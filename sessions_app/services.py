@@ -161,20 +161,6 @@ def vaccination_summary(vaccination: Vaccination) -> dict[str, Any]:
     }
 
 
-def _earlier(
-    beneficiary: Beneficiary, dose: int, client_id: uuid.UUID | None
-) -> tuple[Vaccination | None, Vaccination | None]:
-    """(the record an earlier request with this idempotency key wrote, the live record
-    of this dose), each or both None. One query without joins: every fresh dose runs it."""
-    live = Q(beneficiary=beneficiary, dose=dose, voided_at__isnull=True)
-    rows = list(Vaccination.objects.filter(live | Q(client_id=client_id) if client_id else live)[:2])
-    keyed = next((r for r in rows if client_id and r.client_id == client_id), None)
-    same_dose = next(
-        (r for r in rows if r.beneficiary_id == beneficiary.pk and r.dose == dose and not r.voided_at), None
-    )
-    return keyed, same_dose
-
-
 def _replay(keyed: Vaccination, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, centre: Centre) -> Vaccination:
     """The record to answer a repeated idempotency key with, if it was for this dose."""
     if keyed.beneficiary_id != beneficiary.pk or keyed.dose != dose:
@@ -290,20 +276,17 @@ def vaccination_record(
     vaccinator_name: str = "",
     upload=None,
     device_day: dt.date | None = None,
-    facts: dose_sql.Facts | None = None,
 ) -> tuple[Vaccination, bool]:
-    """Record a dose. Returns (record, created); created is False for a replayed client_id.
-
-    `facts`: the person's facts for this dose as read with the request's references
-    (selectors.dose_target with `dose` and `client_id`), to decide on first: the API's
-    dose needs no read of its own.
+    """Record a dose: every source (form, API, offline sync, upload) comes here.
+    Returns (record, created); created is False for a replayed client_id.
 
     `device_day`: the day a dose queued on a device must have been given on (its
     session's date). A phone whose clock was reset (flat battery) would otherwise record
     a back-dated dose; a replay answers with its record whatever the clock.
 
-    The rules decide on facts read without a lock; the insert writes only if those facts
-    still hold (dose_sql.record_insert), else they are read and decided on again. Two
+    The rules decide on facts read without a lock (`_records_read`, and whether
+    `beneficiary` was merged away); the write inserts only if those facts still hold
+    (`_record_insert`), else they are read and decided on again. Two
     devices marking the same person at the same moment (SPEC §3 guard 4): the unique
     constraints let one record in and the other is told why.
 
@@ -315,9 +298,8 @@ def vaccination_record(
     for _attempt in range(DECIDE_AGAIN):
         try:
             with _dose_transaction():
-                if facts is None or connection.in_atomic_block:  # inside a transaction: read in it
-                    facts = _facts_read(person_id=beneficiary.pk, dose=dose, client_id=client_id)
-                keyed, existing, previous = _sorted_facts(facts.records, beneficiary.pk, dose, client_id)
+                records = _records_read(person_id=beneficiary.pk, dose=dose, client_id=client_id)
+                keyed, existing, previous = _sorted_facts(records, beneficiary.pk, dose, client_id)
                 if keyed:
                     return _replay(keyed, beneficiary, dose, vaccine, centre), False
                 if administered_at > now + CLOCK_SKEW:
@@ -327,11 +309,13 @@ def vaccination_record(
                     )
                 if device_day is not None:
                     _check_device_clock(administered_at, device_day)
-                if facts.merged_into_id:
+                if beneficiary.merged_into_id:
                     raise RuleBroken(
                         reasons.reason(
                             gettext_noop("This record was merged into %(ref)s; record the dose there."),
-                            ref=Beneficiary.objects.values_list("reference_id", flat=True).get(pk=facts.merged_into_id),
+                            ref=Beneficiary.objects.values_list("reference_id", flat=True).get(
+                                pk=beneficiary.merged_into_id
+                            ),
                         ),
                         code="beneficiary_merged",
                     )
@@ -359,12 +343,16 @@ def vaccination_record(
                 )
                 if _record_insert(record, previous=previous):
                     return record, True
-                facts = None  # they changed: read them again
+            # The facts changed between the read and the write (a merge, a void): read
+            # them again, the person's own row too.
+            beneficiary.refresh_from_db(fields=["merged_into"])
         except IntegrityError:
             # Another device recorded this dose (or used this key) between our read and
             # our insert: the unique constraints decided, we explain. Explaining after the
             # rollback spares every dose a savepoint (two round trips).
-            keyed, existing = _earlier(beneficiary, dose, client_id)
+            keyed, existing, _previous = _sorted_facts(
+                _records_read(person_id=beneficiary.pk, dose=dose, client_id=client_id), beneficiary.pk, dose, client_id
+            )
             if keyed:
                 return _replay(keyed, beneficiary, dose, vaccine, centre), False
             if existing:
@@ -419,15 +407,11 @@ def _dose_transaction() -> contextlib.AbstractContextManager:
     return transaction.atomic()
 
 
-def _facts_read(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> dose_sql.Facts:
+def _records_read(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> list[Vaccination]:
     """The person's live records of this dose and the one before, and the record of this
-    client_id: one statement on PostgreSQL (dose_sql.py)."""
-    if connection.vendor == "postgresql":
-        return dose_sql.facts_read(person_id=person_id, dose=dose, client_id=client_id)
-    person = Beneficiary.objects.only("merged_into_id").get(pk=person_id)
+    client_id (two index look-ups: vaccination_one_per_dose, client_id's unique index)."""
     live = Q(beneficiary_id=person_id, dose__in=[dose, dose - 1], voided_at__isnull=True)
-    records = Vaccination.objects.filter(live | Q(client_id=client_id) if client_id else live)
-    return dose_sql.Facts(merged_into_id=person.merged_into_id, records=list(records))
+    return list(Vaccination.objects.filter(live | Q(client_id=client_id) if client_id else live))
 
 
 def _sorted_facts(
@@ -447,9 +431,14 @@ def _sorted_facts(
 
 
 def _record_insert(record: Vaccination, *, previous: Vaccination | None) -> bool:
-    """Write the record and release the person's places for this dose in other sessions.
-    False if nothing was written because the facts changed (PostgreSQL: one statement,
-    dose_sql.py; SQLite: inside the IMMEDIATE transaction nothing can change)."""
+    """The checked write: the record, if the person is still not merged away and the
+    previous dose still live; the person's places for this dose in other sessions are
+    released. False if nothing was written because those facts changed.
+
+    The one place the databases differ. PostgreSQL: one statement (dose_sql.record_insert)
+    outside any transaction, the person's row locked inside it. SQLite: the IMMEDIATE
+    transaction of _dose_transaction() holds every other writer off, so a check and then
+    the ORM's writes see and leave the same state."""
     if connection.vendor == "postgresql":
         districts = dose_sql.record_insert(record, previous_id=previous.pk if previous else None)
         if districts is None:
@@ -458,6 +447,11 @@ def _record_insert(record: Vaccination, *, previous: Vaccination | None) -> bool
         # session_seats_move do on the ORM path.
         public_cache.invalidate(record.centre.district_id, *districts)
         return True
+    still = Beneficiary.objects.live().filter(pk=record.beneficiary_id).exists() and (
+        previous is None or Vaccination.objects.live().filter(pk=previous.pk).exists()
+    )
+    if not still:
+        return False
     record.save(force_insert=True)
     others = Allocation.objects.filter(
         beneficiary_id=record.beneficiary_id, dose=record.dose, status=AllocationStatus.ACTIVE
@@ -769,3 +763,91 @@ def session_create_many(*, centres: list[Centre], **fields: Any) -> list[Session
                 **exc.extra,
             ) from None
     return created
+
+
+# --- Services the pages share with the API -----------------------------------------------
+# Appended in one block (sessions_app/services.py was being rewritten above); these imports
+# belong at the top of the module.
+from beneficiaries.services import beneficiary_create  # noqa: E402
+from covax.accounts.models import User  # noqa: E402
+from sessions_app.models import Source  # noqa: E402
+from sessions_app.slots import slots_for  # noqa: E402
+
+
+def _centre_exists() -> Conflict:
+    return Conflict(
+        reasons.reason(gettext_noop("Something with the same name or code exists already.")),
+        code="already_exists",
+        field="name",
+    )
+
+
+def centre_change(*, centre: Centre, **fields: Any) -> Centre:
+    """centre_update as every caller uses it: a name another centre of the district has
+    is Conflict `already_exists` (looked for first; a concurrent rename that the unique
+    index refuses is told the same way), so callers only ever see ServiceError."""
+    name = fields.get("name", centre.name)
+    clash = Centre.objects.filter(district_id=centre.district_id, name=name).exclude(pk=centre.pk)
+    if clash.exists():
+        raise _centre_exists()
+    try:
+        with transaction.atomic():
+            return centre_update(centre=centre, **fields)
+    except IntegrityError:
+        if clash.exists():
+            raise _centre_exists() from None
+        raise
+
+
+@transaction.atomic
+def session_create_days(
+    *, centres: list[Centre], dates: list[dt.date], slots: list[str] | None = None, **fields: Any
+) -> list[Session]:
+    """session_create_many for each of `dates`: every session or none, an error naming the
+    centre it is about. Without `slots`, each centre's day is cut into two-hour slots over
+    its hours (centres with the same hours are planned together)."""
+    by_slots: dict[tuple[str, ...], list[Centre]] = {}
+    for centre in centres:
+        by_slots.setdefault(tuple(slots or slots_for(centre.opens, centre.closes)), []).append(centre)
+    return [
+        session
+        for day in dates
+        for day_slots, group in by_slots.items()
+        for session in session_create_many(centres=group, date=day, slots=list(day_slots), **fields)
+    ]
+
+
+def walk_in_record(
+    *,
+    session: Session,
+    given_by: User | None,
+    name: str,
+    gender: str,
+    birth_year: int,
+    phone: str,
+    id_type: str,
+    id_number: str,
+    category: str,
+    lot_number: str = "",
+) -> tuple[Beneficiary, Vaccination]:
+    """Register a person who walked in to `session` (in its centre's district, that centre
+    preferred) and record the session's dose for them: both or neither. Raises what
+    beneficiary_create (Conflict `duplicate_identity` with the existing reference id, an
+    invalid field) and vaccination_record raise; then nothing is saved."""
+    centre = session.centre
+    with transaction.atomic():
+        person = beneficiary_create(
+            name=name,
+            gender=gender,
+            birth_year=birth_year,
+            phone=phone,
+            id_type=id_type,
+            id_number=id_number,
+            category=category,
+            district=centre.district,
+            preferred_centre=centre,
+        )
+        record, _created = vaccination_record_in_session(
+            session=session, beneficiary=person, source=Source.FORM, lot_number=lot_number, given_by=given_by
+        )
+    return person, record

@@ -45,8 +45,8 @@ class AuditTestCase(ApiTestCase):
         self.assertTrue(Centre.objects.filter(name="PHC Agroha").exists())
 
     def test_it_records_a_dose_marked_through_the_api_with_the_user(self):
-        # The dose path sends its statements past Django's cursor (covax/prepared.py),
-        # where pghistory cannot add who and which URL: the lock statement sets them.
+        # The dose's checked write is hand-written SQL, sent through Django's cursor:
+        # pghistory adds who and which URL as to any write.
         person = BeneficiaryFactory(district=self.hisar)
         elsewhere = SessionFactory(centre=self.centre_a2, vaccine=self.covishield)
         allocation_create(session=elsewhere, reference_ids=[person.reference_id])

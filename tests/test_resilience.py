@@ -205,8 +205,8 @@ class PostgresRestartTestCase(WorldMixin, TransactionTestCase):
             return r.status
 
     def test_a_dose_marked_after_connections_are_killed_is_recorded(self):
-        # The dose's first read stands in for Django's health check (covax/prepared.py):
-        # on a dropped connection it is sent again on a new one, never a 500.
+        # Django's health check (CONN_HEALTH_CHECKS) finds the dropped connection at the
+        # request's first statement and opens a new one: never a 500.
         from rest_framework.authtoken.models import Token
 
         from sessions_app.models import Vaccination

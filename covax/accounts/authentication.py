@@ -2,9 +2,9 @@
 
 Every API call pays for this lookup, dose marking most of all (SPEC §6, bench/http.py):
 DRF's `Token.objects.select_related("user").get(key=…)` costs ~0.6 ms of CPU on the
-2-core box to build the query and two model instances; this statement, prepared once
-per connection on PostgreSQL (covax/prepared.py) and loaded with `User.from_db`, a
-third of that. Same answers: 401 for an unknown token or an inactive user.
+2-core box to build the query and two model instances; this statement, loaded with
+`User.from_db`, a third of that. Same answers: 401 for an unknown token or an inactive
+user.
 """
 
 from __future__ import annotations
@@ -14,22 +14,23 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-from covax import prepared
 from covax.accounts.models import User
 
-# How a token finds its user (u), written once: the dose path reads it in its own
-# statement too (sessions_app/dose_sql.py), with the key as %(key)s.
-USER_FIELDS = [f.attname for f in User._meta.concrete_fields]
-USER_COLUMNS = ", ".join("u." + f.column for f in User._meta.concrete_fields)
-TOKEN_USER = f"{Token._meta.db_table} t JOIN {User._meta.db_table} u ON u.{User._meta.pk.column} = t.user_id"
-_SQL = f"SELECT {USER_COLUMNS} FROM {TOKEN_USER} WHERE t.key = %(key)s"
+_USER_FIELDS = [f.attname for f in User._meta.concrete_fields]
+_SQL = (
+    f"SELECT {', '.join('u.' + f.column for f in User._meta.concrete_fields)} "
+    f"FROM {Token._meta.db_table} t JOIN {User._meta.db_table} u ON u.{User._meta.pk.column} = t.user_id "
+    "WHERE t.key = %(key)s"
+)
 
 
 def user_for_token(key: str) -> User | None:
     if "\x00" in key:  # never in a token, and PostgreSQL cannot even compare text holding one
         return None
-    row = prepared.fetchone(_SQL, {"key": key}, read=True)
-    return None if row is None else User.from_db(connection.alias, USER_FIELDS, row)
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL, {"key": key})
+        row = cursor.fetchone()
+    return None if row is None else User.from_db(connection.alias, _USER_FIELDS, row)
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
