@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, When
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -284,7 +284,7 @@ def vaccination_record(
     session's date). A phone whose clock was reset (flat battery) would otherwise record
     a back-dated dose; a replay answers with its record whatever the clock.
 
-    The rules decide on facts read without a lock (`_records_read`, and whether
+    The rules decide on facts read without a lock (`dose_sql.records_read`, and whether
     `beneficiary` was merged away); the write inserts only if those facts still hold
     (`_record_insert`), else they are read and decided on again. Two
     devices marking the same person at the same moment (SPEC §3 guard 4): the unique
@@ -298,7 +298,7 @@ def vaccination_record(
     for _attempt in range(DECIDE_AGAIN):
         try:
             with _dose_transaction():
-                records = _records_read(person_id=beneficiary.pk, dose=dose, client_id=client_id)
+                records = dose_sql.records_read(person_id=beneficiary.pk, dose=dose, client_id=client_id)
                 keyed, existing, previous = _sorted_facts(records, beneficiary.pk, dose, client_id)
                 if keyed:
                     return _replay(keyed, beneficiary, dose, vaccine, centre), False
@@ -350,9 +350,8 @@ def vaccination_record(
             # Another device recorded this dose (or used this key) between our read and
             # our insert: the unique constraints decided, we explain. Explaining after the
             # rollback spares every dose a savepoint (two round trips).
-            keyed, existing, _previous = _sorted_facts(
-                _records_read(person_id=beneficiary.pk, dose=dose, client_id=client_id), beneficiary.pk, dose, client_id
-            )
+            records = dose_sql.records_read(person_id=beneficiary.pk, dose=dose, client_id=client_id)
+            keyed, existing, _previous = _sorted_facts(records, beneficiary.pk, dose, client_id)
             if keyed:
                 return _replay(keyed, beneficiary, dose, vaccine, centre), False
             if existing:
@@ -405,13 +404,6 @@ def _dose_transaction() -> contextlib.AbstractContextManager:
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         return contextlib.nullcontext()
     return transaction.atomic()
-
-
-def _records_read(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> list[Vaccination]:
-    """The person's live records of this dose and the one before, and the record of this
-    client_id (two index look-ups: vaccination_one_per_dose, client_id's unique index)."""
-    live = Q(beneficiary_id=person_id, dose__in=[dose, dose - 1], voided_at__isnull=True)
-    return list(Vaccination.objects.filter(live | Q(client_id=client_id) if client_id else live))
 
 
 def _sorted_facts(
