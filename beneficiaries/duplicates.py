@@ -187,7 +187,8 @@ def _compare_blocks(
 # --- the scan -------------------------------------------------------------------------
 def _load(district_id: int) -> list[Person]:
     rows = (
-        Beneficiary.objects.filter(district_id=district_id, merged_into__isnull=True)
+        Beneficiary.objects.live()
+        .filter(district_id=district_id)
         .order_by()
         .values_list("pk", "name", "birth_year", "phone", "gender")
     )

@@ -27,9 +27,7 @@ from sessions_app.services import session_seats_move, vaccination_summary, vacci
 
 # --- reading both people --------------------------------------------------------------
 def _live_doses(person: Beneficiary) -> dict[int, Vaccination]:
-    records = Vaccination.objects.select_related("beneficiary", "vaccine", "centre").filter(
-        beneficiary=person, voided_at__isnull=True
-    )
+    records = Vaccination.objects.live().select_related("beneficiary", "vaccine", "centre").filter(beneficiary=person)
     return {v.dose: v for v in records}
 
 
@@ -209,7 +207,7 @@ def _void_chosen(voids: list[tuple[int, str]], user) -> None:
 def _already_given(keep: Beneficiary) -> list[int]:
     """Active allocations of the kept person for a dose they now have: cancelled so that
     they never appear on a list for a dose already given (SPEC §3 guard 3)."""
-    given = Vaccination.objects.filter(beneficiary=keep, voided_at__isnull=True).values("dose")
+    given = Vaccination.objects.live().filter(beneficiary=keep).values("dose")
     return list(
         Allocation.objects.filter(beneficiary=keep, status=AllocationStatus.ACTIVE, dose__in=given).values_list(
             "pk", flat=True
@@ -218,7 +216,7 @@ def _already_given(keep: Beneficiary) -> list[int]:
 
 
 def _move(keep: Beneficiary, other: Beneficiary) -> tuple[list[int], list[int]]:
-    doses = list(Vaccination.objects.filter(beneficiary=other, voided_at__isnull=True).values_list("pk", flat=True))
+    doses = list(Vaccination.objects.live().filter(beneficiary=other).values_list("pk", flat=True))
     allocs = list(
         Allocation.objects.filter(beneficiary=other, status=AllocationStatus.ACTIVE).values_list("pk", flat=True)
     )
@@ -283,9 +281,7 @@ def duplicate_merge(
 # --- undo and distinct ----------------------------------------------------------------
 def _unvoid(vaccination_ids: list[int]) -> None:
     for record in Vaccination.objects.select_related("beneficiary").filter(pk__in=vaccination_ids):
-        live = Vaccination.objects.filter(
-            beneficiary_id=record.beneficiary_id, dose=record.dose, voided_at__isnull=True
-        )
+        live = Vaccination.objects.live().filter(beneficiary_id=record.beneficiary_id, dose=record.dose)
         if live.exclude(pk=record.pk).exists():
             raise Conflict(
                 _("%(ref)s has a new dose %(dose)s since the merge; void it before undoing the merge.")

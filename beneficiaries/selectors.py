@@ -11,9 +11,9 @@ from sessions_app.models import Vaccination
 
 def beneficiary_list() -> QuerySet[Beneficiary]:
     """People with their (not voided) doses, in a fixed number of queries."""
-    doses = Vaccination.objects.filter(voided_at__isnull=True).select_related("vaccine", "centre").order_by("dose")
+    doses = Vaccination.objects.live().select_related("vaccine", "centre").order_by("dose")
     return (
-        Beneficiary.objects.filter(merged_into__isnull=True)
+        Beneficiary.objects.live()
         .select_related("district")
         .prefetch_related(Prefetch("vaccinations", queryset=doses, to_attr="active_doses"))
         .order_by("id")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 
 from django.db import IntegrityError, transaction
@@ -99,8 +98,3 @@ def beneficiary_create(
                 raise _duplicate_identity(existing) from None
             person.pk = None
     raise ServiceError(_("Could not allocate a reference id; try again."), code="try_again", status=503)
-
-
-def beneficiary_age(person: Beneficiary, on: dt.date) -> int:
-    """Age in years on `on`, from the birth year alone (as CoWIN counted it)."""
-    return on.year - person.birth_year

@@ -64,14 +64,6 @@ class UploadSerializer(serializers.ModelSerializer):
         return self.context.get("duplicate_of")
 
 
-class KeptSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    reference_ids = serializers.ListField(child=serializers.CharField(), required=False, help_text="The first 200.")
-    records = serializers.ListField(
-        child=serializers.DictField(), required=False, help_text="The first 200 doses kept: `vaccination`, `reason`."
-    )
-
-
 class RollbackSerializer(serializers.Serializer):
     removed = serializers.IntegerField(required=False, help_text="A `beneficiaries` upload: people removed.")
     voided = serializers.IntegerField(required=False, help_text="A `vaccinations` upload: doses voided.")

@@ -22,16 +22,6 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return scoped(super().get_queryset(), self.context["request"].user)
 
 
-class ScopedSlugRelatedField(serializers.SlugRelatedField):
-    def to_internal_value(self, data):
-        if "\x00" in str(data):  # PostgreSQL cannot even compare text with NUL in it
-            self.fail("does_not_exist", slug_name=self.slug_field, value="…")
-        return super().to_internal_value(data)
-
-    def get_queryset(self):
-        return scoped(super().get_queryset(), self.context["request"].user)
-
-
 class ScopedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """List, retrieve and create, always through `scoped()`; creation goes through
     `perform_service()` which calls the app's service with validated data."""

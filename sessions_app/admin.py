@@ -31,12 +31,26 @@ class SessionAdmin(admin.ModelAdmin):
     list_display = ["date", "centre", "vaccine", "dose", "capacity", "allocated_count", "status"]
     list_filter = ["status", "vaccine", "date"]
     raw_id_fields = ["centre"]
+    # Seats move with allocations and a status change may release them: only through
+    # the services (allocation_create / allocation_cancel, session_update).
+    readonly_fields = ["allocated_count", "status"]
 
 
 @admin.register(Allocation)
 class AllocationAdmin(admin.ModelAdmin):
+    # Read-only: an allocation made or cancelled here would not move its session's seats
+    # (allocation_create / allocation_cancel do).
     list_display = ["session", "beneficiary", "dose", "status"]
     raw_id_fields = ["session", "beneficiary", "created_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Vaccination)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import django_filters
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
@@ -12,7 +11,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from covax.api_views import ScopedPrimaryKeyRelatedField, ScopedViewSet
-from covax.errors import Conflict
 from sessions_app import services
 from sessions_app.api_doses import SessionListActions
 from sessions_app.models import Centre, District, FeeType, Session, SessionStatus, State, Vaccine
@@ -254,11 +252,7 @@ class CentreViewSet(mixins.UpdateModelMixin, ScopedViewSet):
         centre = self.get_object()
         body = CentreUpdateSerializer(centre, data=request.data, partial=True, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
-        try:
-            with transaction.atomic():
-                centre = services.centre_update(centre=centre, **body.validated_data)
-        except IntegrityError:
-            raise Conflict(_("Something with the same name or code exists already."), code="already_exists") from None
+        centre = services.centre_change(centre=centre, **body.validated_data)
         return Response(CentreSerializer(centre, context=self.get_serializer_context()).data)
 
 

@@ -26,12 +26,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.core.checks import Error, register
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.utils.module_loading import import_string
 from redis.exceptions import RedisError
 
 from covax.cache import _Breaker
@@ -253,20 +255,12 @@ class _Store:
 class _RedisStore(_Store):
     """Raw Redis commands under the cache's key prefix: one pipeline per request."""
 
-    def __init__(self, backend: RedisCache):
-        self.backend = backend
+    def __init__(self, backend: RedisCache, conf: dict):
+        self.client = _redis_client(conf)
         self.prefix = backend.make_key("")
 
-    def _client(self):
-        # One client per cache backend (backends are per thread): building a redis
-        # client per request costs as much as the round trip itself.
-        client = self.backend.__dict__.get("_public_client")
-        if client is None:
-            client = self.backend.__dict__["_public_client"] = self.backend._cache.get_client(write=True)
-        return client
-
     def _fetch(self, counter, key, deps):
-        pipe = self._client().pipeline(transaction=False)
+        pipe = self.client.pipeline(transaction=False)
         if counter:
             name = self.prefix + counter[0]
             pipe.set(name, 0, ex=counter[1], nx=True)
@@ -283,61 +277,63 @@ class _RedisStore(_Store):
         return count, raw, current
 
     def _stamps(self, keys):
-        values = self._client().mget([self.prefix + k for k in keys])
+        values = self.client.mget([self.prefix + k for k in keys])
         return {k: _stamp(v) for k, v in zip(keys, values, strict=True)}
 
     def _claim(self, lock):
-        return self._client().set(self.prefix + lock, 1, ex=REBUILD_SECONDS, nx=True)
+        return self.client.set(self.prefix + lock, 1, ex=REBUILD_SECONDS, nx=True)
 
     def _save(self, key, raw, lock):
-        pipe = self._client().pipeline(transaction=False)
+        pipe = self.client.pipeline(transaction=False)
         pipe.set(self.prefix + key, raw, ex=ENTRY_SECONDS)
         pipe.delete(self.prefix + lock)
         pipe.execute()
 
     def _bump(self, keys):
-        # Sent without waiting for a reply, on a connection of its own that told Redis
-        # not to answer (CLIENT REPLY OFF): every dose bumps its district, and the reply
-        # (a recv, a parse) was most of a bump's cost. The command is written before the
-        # caller is answered, so a calendar asked for after the answer finds it bumped.
-        # A connection Redis closed is noticed before writing (_still_open); a write that
-        # fails anyway is kept and the breaker trips, as for any Redis error (bump()).
-        connection = self._quiet_connection()
-        try:
-            connection.send_packed_command(
-                connection.pack_commands([("INCR", self.prefix + k) for k in keys]), check_health=False
-            )
-        except (RedisError, OSError):
-            self._forget(connection)
-            raise
+        # Plain INCRs, waiting for Redis's answer (one round trip for any number of
+        # stamps): a stamp has moved before the change's request is answered, so a
+        # calendar asked for after that answer is never an old one served as fresh.
+        if len(keys) == 1:
+            self.client.incr(self.prefix + keys[0])
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for k in keys:
+            pipe.incr(self.prefix + k)
+        pipe.execute()
 
-    def _quiet_connection(self):
-        """A connection (one per cache backend, so per thread) whose commands Redis never answers."""
-        connection = self.backend.__dict__.get("_quiet_connection")
-        if connection is not None and not self._still_open(connection):
-            connection = None
-        if connection is None:
-            pool = self._client().connection_pool
-            connection = pool.connection_class(**pool.connection_kwargs)
-            connection.connect()
-            connection.send_command("CLIENT", "REPLY", "OFF")
-            self.backend.__dict__["_quiet_connection"] = connection
-        return connection
 
-    def _still_open(self, connection) -> bool:
-        # Redis never writes to it, so anything to read is the end of it (a restart, an
-        # idle timeout): a write there would be lost without an error.
-        try:
-            if not connection.can_read(timeout=0):
-                return True
-        except (RedisError, OSError):
-            pass
-        self._forget(connection)
-        return False
+_clients: dict[str, redis.Redis] = {}
+_clients_lock = threading.Lock()
+_CLIENTS_KEPT = 4  # one Redis in production; tests start throw-away ones
 
-    def _forget(self, connection) -> None:
-        self.backend.__dict__.pop("_quiet_connection", None)
-        connection.disconnect()
+
+def _redis_client(conf: dict) -> redis.Redis:
+    """A redis-py client of the cache's Redis, made as Django's RedisCache makes its own
+    (the first server, where it writes; the cache's OPTIONS as connection options) but
+    through redis-py's public API, and one per process: its pool is thread-safe, and it
+    replaces a connection Redis closed (a restart) before using it."""
+    key = repr((conf.get("LOCATION"), sorted(conf.get("OPTIONS", {}).items())))
+    client = _clients.get(key)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                while len(_clients) >= _CLIENTS_KEPT:
+                    _clients.pop(next(iter(_clients))).connection_pool.disconnect()
+                client = _clients[key] = _new_client(conf)
+    return client
+
+
+def _new_client(conf: dict) -> redis.Redis:
+    location = conf["LOCATION"]
+    servers = re.split("[;,]", location) if isinstance(location, str) else list(location)
+    options = {k: v for k, v in conf.get("OPTIONS", {}).items() if k != "serializer"}
+    pool_class = options.pop("pool_class", None) or redis.ConnectionPool
+    if isinstance(pool_class, str):
+        pool_class = import_string(pool_class)
+    if isinstance(options.get("parser_class"), str):
+        options["parser_class"] = import_string(options["parser_class"])
+    return redis.Redis(connection_pool=pool_class.from_url(servers[0], **options))
 
 
 class _CacheStore(_Store):
@@ -379,7 +375,9 @@ class _CacheStore(_Store):
 
 def store() -> _Store:
     backend = caches["default"]
-    return _RedisStore(backend) if isinstance(backend, RedisCache) else _CacheStore(backend)
+    if isinstance(backend, RedisCache):
+        return _RedisStore(backend, settings.CACHES["default"])
+    return _CacheStore(backend)
 
 
 # --- Invalidation -----------------------------------------------------------------------

@@ -28,8 +28,8 @@ def coverage_report(
 ) -> dict:
     """Doses given per day, category and dose number, and how many people are registered
     per category, inside the caller's scope (optionally one district or state)."""
-    doses = scoped(Vaccination.objects.filter(voided_at__isnull=True), user)
-    people = scoped(Beneficiary.objects.filter(merged_into__isnull=True), user)
+    doses = scoped(Vaccination.objects.live(), user)
+    people = scoped(Beneficiary.objects.live(), user)
     if district:
         doses, people = doses.filter(centre__district=district), people.filter(district=district)
     if state:

@@ -50,7 +50,8 @@ def _walk_in_doses() -> Coalesce:
         status=AllocationStatus.ACTIVE,
     )
     doses = (
-        Vaccination.objects.filter(session=OuterRef("pk"), voided_at__isnull=True)
+        Vaccination.objects.live()
+        .filter(session=OuterRef("pk"))
         .filter(~Exists(held))
         .order_by()
         .values("session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,7 +22,6 @@ from sessions_app.models import Centre, District, Session, SessionStatus
 from sessions_app.selectors import why_on_list
 from sessions_app.selectors_reports import centre_progress, session_report, turnout_by_day
 from sessions_app.services import allocation_create
-from sessions_app.slots import slots_for
 from sessions_app.views import require_perm
 
 
@@ -92,7 +90,7 @@ def centre_edit(request, pk: int):
         try:
             # The form worked on a copy; the service saves the checked values.
             fresh = Centre.objects.get(pk=centre.pk)
-            services.centre_update(centre=fresh, **form.service_fields())
+            services.centre_change(centre=fresh, **form.service_fields())
         except ServiceError as exc:
             add_service_error(form, exc)
         else:
@@ -144,43 +142,31 @@ def session_plan(request):
     centres = scoped(Centre.objects.all(), request.user).order_by("name")
     form = SessionPlanForm(request.POST or None, centres=centres)
     if request.method == "POST" and form.is_valid():
-        created = _plan(form)
-        if created is not None:
+        data = form.cleaned_data
+        try:
+            # One session per centre and day, all or none (a half-planned week is worse
+            # than an error).
+            created = services.session_create_days(
+                centres=list(data["centres"]),
+                dates=form.dates(),
+                vaccine=data["vaccine"],
+                dose=data["dose"],
+                capacity=data["capacity"],
+                min_age=data["min_age"],
+                max_age=data["max_age"],
+                slots=data["slots"],
+                categories=data["categories"],
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
             messages.success(request, _("%(n)s sessions planned.") % {"n": len(created)})
-            return redirect(f"{_week_url(form.cleaned_data['date'])}")
+            return redirect(_week_url(data["date"]))
     return render(request, "officer/session_plan.html", {"form": form}, status=400 if form.errors else 200)
 
 
 def _week_url(day: dt.date) -> str:
     return f"{reverse('officer_sessions')}?week={day.isoformat()}"
-
-
-def _plan(form: SessionPlanForm) -> list[Session] | None:
-    """One session per centre and day, all or none (a half-planned week is worse than
-    an error)."""
-    data = form.cleaned_data
-    created: list[Session] = []
-    try:
-        with transaction.atomic():
-            for centre in data["centres"]:
-                for day in form.dates():
-                    created.append(
-                        services.session_create(
-                            centre=centre,
-                            date=day,
-                            vaccine=data["vaccine"],
-                            dose=data["dose"],
-                            capacity=data["capacity"],
-                            min_age=data["min_age"],
-                            max_age=data["max_age"],
-                            slots=data["slots"] or slots_for(centre.opens, centre.closes),
-                            categories=data["categories"],
-                        )
-                    )
-    except ServiceError as exc:
-        add_service_error(form, exc)
-        return None
-    return created
 
 
 # --- allocation ----------------------------------------------------------------------

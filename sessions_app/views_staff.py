@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,13 +20,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from beneficiaries.identity import IdentityError, identify
 from beneficiaries.models import Beneficiary
 from beneficiaries.selectors import beneficiary_by_id_number
-from beneficiaries.services import beneficiary_create
 from covax.accounts.scope import get_scoped, scoped
 from covax.errors import ServiceError
 from sessions_app.forms import AefiForm, ReasonForm, VerifyForm, WalkInForm, add_service_error
 from sessions_app.models import Session, SessionStatus, Source, Vaccination
 from sessions_app.selectors import session_list, why_on_list
-from sessions_app.services import vaccination_record_in_session
+from sessions_app.services import vaccination_record_in_session, walk_in_record
 from sessions_app.services_aefi import adverse_event_record, vaccination_undo
 from sessions_app.views import is_htmx, require_perm
 from sessions_app.views_offline import offline_context
@@ -154,7 +152,8 @@ def _refused(request, session: Session, person: Beneficiary, exc: ServiceError):
     if is_htmx(request):
         existing = (
             Vaccination.objects.select_related("vaccine", "centre")
-            .filter(beneficiary=person, dose=session.dose, voided_at__isnull=True)
+            .live()
+            .filter(beneficiary=person, dose=session.dose)
             .first()
         )
         context = {"session": session, "row": Row.of(person, existing), "error": str(exc.detail), "code": exc.code}
@@ -185,7 +184,7 @@ def session_verify(request, pk: int):
             status = 400
         else:
             searched = True
-            people = scoped(Beneficiary.objects.filter(merged_into__isnull=True), request.user)
+            people = scoped(Beneficiary.objects.live(), request.user)
             found = beneficiary_by_id_number(people, id_type=id_type, id_number=number).first()
             if found is not None:
                 explanation = why_on_list(session=session, beneficiary=found)
@@ -196,7 +195,8 @@ def session_verify(request, pk: int):
     if found is not None:
         existing = (
             Vaccination.objects.select_related("centre", "vaccine")
-            .filter(beneficiary=found, dose=session.dose, voided_at__isnull=True)
+            .live()
+            .filter(beneficiary=found, dose=session.dose)
             .first()
         )
     context = {
@@ -229,25 +229,18 @@ def session_walk_in(request, pk: int):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                person = beneficiary_create(
-                    name=data["name"],
-                    gender=data["gender"],
-                    birth_year=data["birth_year"],
-                    phone=data["phone"],
-                    id_type=data["id_type"],
-                    id_number=data["id_number"],
-                    category=data["category"],
-                    district=session.centre.district,
-                    preferred_centre=session.centre,
-                )
-                vaccination_record_in_session(
-                    session=session,
-                    beneficiary=person,
-                    source=Source.FORM,
-                    lot_number=data["lot_number"] or lot,
-                    given_by=request.user,
-                )
+            person, _record = walk_in_record(
+                session=session,
+                given_by=request.user,
+                name=data["name"],
+                gender=data["gender"],
+                birth_year=data["birth_year"],
+                phone=data["phone"],
+                id_type=data["id_type"],
+                id_number=data["id_number"],
+                category=data["category"],
+                lot_number=data["lot_number"] or lot,
+            )
         except ServiceError as exc:
             add_service_error(form, exc)
             existing_ref = exc.extra.get("reference_id")

@@ -10,8 +10,10 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from covax.accounts.models import Role, User
+from sessions_app.models import Allocation
+from sessions_app.services import allocation_create
 from tests.base import ApiTestCase
-from tests.factories import BeneficiaryFactory
+from tests.factories import BeneficiaryFactory, SessionFactory
 
 
 class AdminTestCase(ApiTestCase):
@@ -38,3 +40,23 @@ class AdminTestCase(ApiTestCase):
         user = User.objects.get(username="ops")
         self.assertTrue(user.is_superuser and user.check_password("a-long-pass-9"))
         self.assertEqual(user.role, Role.SUPERUSER)
+
+    def test_it_leaves_seats_and_allocations_to_the_services(self):
+        session = SessionFactory(centre=self.centre_a, vaccine=self.covishield, capacity=10)
+        allocation_create(session=session, reference_ids=[BeneficiaryFactory(district=self.hisar).reference_id])
+        allocation = Allocation.objects.get(session=session)
+        self.client.force_login(self.superuser)
+        url = reverse("admin:sessions_app_allocation_change", args=[allocation.pk])
+        self.assertEqual(self.client.get(url).status_code, 200)  # to read
+        self.assertEqual(self.client.post(url, {"status": "cancelled"}).status_code, 403)
+        self.assertEqual(self.client.get(reverse("admin:sessions_app_allocation_add")).status_code, 403)
+        self.assertEqual(
+            self.client.post(reverse("admin:sessions_app_allocation_delete", args=[allocation.pk])).status_code, 403
+        )
+        r = self.client.get(reverse("admin:sessions_app_session_change", args=[session.pk]))
+        self.assertNotContains(r, 'name="allocated_count"')
+        self.assertNotContains(r, 'name="status"')
+        self.assertContains(r, 'name="capacity"')
+        allocation.refresh_from_db()
+        session.refresh_from_db()
+        self.assertEqual((allocation.status, session.allocated_count), ("active", 1))

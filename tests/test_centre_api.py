@@ -3,6 +3,12 @@ changes by the admins of their district or state (SPEC §3 Places, §4)."""
 
 from __future__ import annotations
 
+from unittest import mock
+
+from django.db.models import QuerySet
+
+from covax.errors import Conflict
+from sessions_app import services
 from sessions_app.models import Centre
 from tests.base import ApiTestCase
 
@@ -84,3 +90,19 @@ class CentreApiTestCase(ApiTestCase):
         self.assertEqual(r.status_code, 200)
         r = self.client_for(self.haryana_admin).put(url, {"closes": "18:00"}, format="json")
         self.assertEqual(r.status_code, 405)
+
+    def test_it_tells_a_rename_the_unique_index_refused_as_already_exists(self):
+        # Two officers renaming two centres to the same name at once: both looked before
+        # either wrote; the unique index refuses the second, and the service says why.
+        clash = self.centre_a2.name
+        real_exists = QuerySet.exists
+        looks = [False]  # the service's first look, made before the other rename landed
+
+        def exists(qs):
+            return looks.pop() if looks else real_exists(qs)
+
+        with mock.patch.object(QuerySet, "exists", exists):
+            with self.assertRaises(Conflict) as refused:
+                services.centre_change(centre=Centre.objects.get(pk=self.centre_a.pk), name=clash)
+        self.assertEqual((refused.exception.code, refused.exception.extra["field"]), ("already_exists", "name"))
+        self.assertEqual(Centre.objects.get(pk=self.centre_a.pk).name, "Jindal Hospital")

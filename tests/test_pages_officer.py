@@ -144,6 +144,47 @@ class OfficerPagesTestCase(WorldMixin, TestCase):
         )
         self.assertContains(r, "COVISHIELD has 2 doses; there is no dose 3.", status_code=400)
 
+    def test_it_plans_nothing_and_names_the_centre_when_a_day_is_refused(self):
+        before = Session.objects.count()
+        r = self.client.post(
+            "/officer/sessions/new/",
+            {
+                "centres": [self.centre_a.pk, self.centre_a2.pk],
+                "date": (self.today - dt.timedelta(days=1)).isoformat(),  # the first day is past
+                "days": "3",
+                "vaccine": "COVAXIN",
+                "dose": "1",
+                "capacity": "80",
+                "min_age": "18",
+            },
+        )
+        self.assertContains(r, "Jindal Hospital: A session cannot be planned in the past.", status_code=400)
+        self.assertEqual(Session.objects.count(), before)
+
+    def test_it_cuts_each_centres_day_into_slots_over_its_own_hours(self):
+        Centre.objects.filter(pk=self.centre_a2.pk).update(opens=dt.time(8), closes=dt.time(12))
+        r = self.client.post(
+            "/officer/sessions/new/",
+            {
+                "centres": [self.centre_a.pk, self.centre_a2.pk],
+                "date": (self.today + dt.timedelta(days=1)).isoformat(),
+                "days": "2",
+                "vaccine": "COVAXIN",
+                "dose": "1",
+                "capacity": "80",
+                "min_age": "18",
+            },
+        )
+        self.assertEqual(r.status_code, 302)
+        slots = {(s.centre_id, s.date): s.slots for s in Session.objects.filter(vaccine=self.covaxin)}
+        self.assertEqual(len(slots), 4)
+        for (centre, _day), got in slots.items():
+            if centre == self.centre_a2.pk:
+                self.assertEqual(got, ["08:00AM-10:00AM", "10:00AM-12:00PM"])
+            else:
+                self.assertEqual(got[0], "09:00AM-11:00AM")
+                self.assertEqual(got[-1], "03:00PM-05:00PM")
+
     def test_it_cannot_plan_at_a_centre_outside_the_district(self):
         r = self.client.post(
             "/officer/sessions/new/",

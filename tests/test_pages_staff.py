@@ -11,8 +11,9 @@ from django.test import TestCase
 from django.utils import timezone
 
 from beneficiaries.models import Beneficiary
+from covax.errors import RuleBroken
 from sessions_app.models import AdverseEvent, Vaccination
-from sessions_app.services import allocation_create
+from sessions_app.services import allocation_create, walk_in_record
 from tests.base import WorldMixin
 from tests.factories import BeneficiaryFactory, SessionFactory, aadhaar_number
 from tests.guard import give
@@ -181,6 +182,39 @@ class StaffPagesTestCase(WorldMixin, TestCase):
         )
         self.assertContains(r, "Dose 1 is not recorded", status_code=400)
         self.assertFalse(Beneficiary.objects.filter(name="New Person").exists())
+
+    def test_it_walks_in_through_one_service_both_or_neither(self):
+        person, dose = walk_in_record(
+            session=self.session,
+            given_by=self.staff_a,
+            name="Kamla Devi",
+            gender="F",
+            birth_year=1960,
+            phone="9812300003",
+            id_type="aadhaar",
+            id_number=aadhaar_number(44),
+            category="60+",
+            lot_number="LOT9",
+        )
+        self.assertEqual((person.district, person.preferred_centre), (self.hisar, self.centre_a))
+        self.assertEqual(
+            (dose.beneficiary, dose.session, dose.source, dose.given_by, dose.lot_number),
+            (person, self.session, "form", self.staff_a, "LOT9"),
+        )
+        dose2 = SessionFactory(centre=self.centre_a, vaccine=self.covishield, dose=2)
+        with self.assertRaises(RuleBroken):
+            walk_in_record(
+                session=dose2,
+                given_by=self.staff_a,
+                name="Ramesh Lal",
+                gender="M",
+                birth_year=1980,
+                phone="9812300004",
+                id_type="aadhaar",
+                id_number=aadhaar_number(45),
+                category="18+",
+            )
+        self.assertFalse(Beneficiary.objects.filter(name="Ramesh Lal").exists())
 
     def test_it_records_an_adverse_event(self):
         self.mark(self.sunita)

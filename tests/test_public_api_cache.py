@@ -72,10 +72,16 @@ class PublicApiOnRedisTestCase(PublicWorld, TestCase):
         self.assertIsNone(self.raw.get(f"covax:1:pub:v:d:{self.kurukshetra.pk}"))
         self.assertEqual(self.calendar().json()["centers"][0]["sessions"][0]["available_capacity"], 5)
 
+    def test_it_bumps_every_stamp_a_transaction_touched_before_answering(self):
+        stamps = [f"covax:1:pub:v:d:{self.hisar.pk}", "covax:1:pub:v:places"]
+        before = [int(self.raw.get(k) or 0) for k in stamps]
+        with self.captureOnCommitCallbacks(execute=True):
+            self.centre_a.save()  # a place changed: its district's stamp and every list's
+        self.assertEqual([int(self.raw.get(k) or 0) for k in stamps], [b + 1 for b in before])
+
     def test_a_bump_after_redis_restarted_reaches_it(self):
-        # Bumps are written without waiting for a reply (public_cache._RedisStore._bump):
-        # one written to the connection of a Redis that has since restarted would be lost
-        # without an error, and the cached calendar would hide the change.
+        # The bump's pooled connection is to a Redis that has since restarted: it must be
+        # replaced, not written to and lost (the cached calendar would hide the change).
         session = session_at(self.centre_a, self.covishield, date=timezone.localdate(), capacity=10)
         stamp = f"covax:1:pub:v:d:{self.hisar.pk}"
         allocate = lambda: allocation_create(  # noqa: E731

@@ -229,7 +229,7 @@ def _void_doses(upload: Upload, user) -> dict[str, Any]:
     from sessions_app.services import vaccination_void
 
     voided, kept = 0, []
-    records = Vaccination.objects.filter(upload=upload, voided_at__isnull=True).order_by("-dose")
+    records = Vaccination.objects.live().filter(upload=upload).order_by("-dose")
     for record in records:
         try:
             vaccination_void(vaccination=record, reason=_("Upload %(id)s rolled back.") % {"id": upload.pk}, user=user)

@@ -8,7 +8,6 @@ from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -64,7 +63,7 @@ class TokenView(APIView):
             raise ServiceError(
                 _("Wrong username or password, or too many failed attempts."), code="invalid_credentials", status=400
             )
-        token, _created = Token.objects.get_or_create(user=user)
+        token = services.token_issue(user=user)
         return Response({"token": token.key}, status=status.HTTP_200_OK)
 
 

@@ -6,6 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from covax.accounts.models import Role, User
 from covax.accounts.rules import CREATABLE_ROLES
@@ -57,7 +58,12 @@ def user_set_active(*, actor: User, user: User, active: bool) -> User:
     user.is_active = active
     user.save(update_fields=["is_active"])
     if not active:
-        from rest_framework.authtoken.models import Token
-
         Token.objects.filter(user=user).delete()
     return user
+
+
+def token_issue(*, user: User) -> Token:
+    """The user's API token, made on their first sign-in (TokenView): the same one after
+    that, until switching the user off ends it (user_set_active)."""
+    token, _created = Token.objects.get_or_create(user=user)
+    return token
