@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from beneficiaries.models import Beneficiary, CandidateStatus, DuplicateCandidate
 from covax.audit import audit_context
 from covax.errors import Conflict, ServiceError
+from sessions_app.doses.services import vaccination_summary, vaccination_void
 from sessions_app.models import Allocation, AllocationStatus, Session, Vaccination
-from sessions_app.services import session_seats_move, vaccination_summary, vaccination_void
+from sessions_app.seats import session_seats_move
 
 
 # --- reading both people --------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.db import DatabaseError, OperationalError
 from django.dispatch import receiver
 
 from beneficiaries.uploads.pipeline import uploads_held
-from beneficiaries.uploads.services import upload_process, uploads_to_resume
+from beneficiaries.uploads.processing import upload_process, uploads_to_resume
 from covax.background import enqueue
 
 log = logging.getLogger(__name__)

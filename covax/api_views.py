@@ -4,14 +4,11 @@ through a service (filters: covax/api_filters.py)."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from covax.accounts.permissions import HasRulePerm
 from covax.accounts.scope import scoped
-from covax.errors import Conflict
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -36,13 +33,7 @@ class ScopedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            with transaction.atomic():
-                obj = self.perform_service(serializer.validated_data)
-        except IntegrityError:
-            # Two requests creating the same name or code at once: the validators passed
-            # for both, the unique index refused the second.
-            raise Conflict(_("Something with the same name or code exists already."), code="already_exists") from None
+        obj = self.perform_service(serializer.validated_data)  # a name taken meanwhile: the service's Conflict
         out = (self.output_serializer_class or self.get_serializer_class())(obj, context=self.get_serializer_context())
         return Response(out.data, status=status.HTTP_201_CREATED)
 

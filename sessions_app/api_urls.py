@@ -2,9 +2,10 @@
 
 from rest_framework.routers import DefaultRouter
 
-from sessions_app.api import CentreViewSet, DistrictViewSet, SessionViewSet, StateViewSet, VaccineViewSet
-from sessions_app.api_doses import VaccinationViewSet
-from sessions_app.api_reports import ReportViewSet
+from sessions_app.doses.api import VaccinationViewSet
+from sessions_app.places.api import CentreViewSet, DistrictViewSet, StateViewSet, VaccineViewSet
+from sessions_app.planning.api import SessionViewSet
+from sessions_app.reports.api import ReportViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

@@ -8,7 +8,7 @@ class SessionsAppConfig(AppConfig):
 
     def ready(self):
         # Here, not in the URLconf: Celery workers record doses too and must invalidate
-        # the public API's cache (sessions_app.public_cache).
-        from sessions_app import public_cache
+        # the public API's cache (sessions_app/public/cache.py).
+        from sessions_app.public import cache as public_cache
 
         public_cache.connect()

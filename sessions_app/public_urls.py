@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sessions_app import public_api
+from sessions_app.public import api as public_api
 
 urlpatterns = [
     path("admin/location/states", public_api.states, name="public-states"),

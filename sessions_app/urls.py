@@ -2,9 +2,11 @@
 
 from django.urls import path, register_converter
 
-from sessions_app import views_officer as officer
-from sessions_app import views_offline as offline
-from sessions_app import views_staff as staff
+from sessions_app.centre import offline
+from sessions_app.centre import views as staff
+from sessions_app.places import views as places
+from sessions_app.planning import views as planning
+from sessions_app.reports import views as reports
 
 
 class ReferenceIdConverter:
@@ -23,15 +25,15 @@ register_converter(ReferenceIdConverter, "ref")
 
 urlpatterns = [
     # district officer
-    path("officer/", officer.dashboard, name="officer_dashboard"),
-    path("officer/centres/", officer.centre_list, name="officer_centres"),
-    path("officer/centres/new/", officer.centre_create, name="officer_centre_create"),
-    path("officer/centres/<int:pk>/edit/", officer.centre_edit, name="officer_centre_edit"),
-    path("officer/sessions/", officer.session_week, name="officer_sessions"),
-    path("officer/sessions/new/", officer.session_plan, name="officer_session_plan"),
-    path("officer/reports/", officer.reports, name="officer_reports"),
-    path("officer/reports.csv", officer.reports_csv, name="officer_reports_csv"),
-    path("sessions/<int:pk>/allocate/", officer.session_allocate, name="session_allocate"),
+    path("officer/", reports.dashboard, name="officer_dashboard"),
+    path("officer/centres/", places.centre_list, name="officer_centres"),
+    path("officer/centres/new/", places.centre_create, name="officer_centre_create"),
+    path("officer/centres/<int:pk>/edit/", places.centre_edit, name="officer_centre_edit"),
+    path("officer/sessions/", planning.session_week, name="officer_sessions"),
+    path("officer/sessions/new/", planning.session_plan, name="officer_session_plan"),
+    path("officer/reports/", reports.reports, name="officer_reports"),
+    path("officer/reports.csv", reports.reports_csv, name="officer_reports_csv"),
+    path("sessions/<int:pk>/allocate/", planning.session_allocate, name="session_allocate"),
     # centre staff
     path("staff/", staff.staff_today, name="staff_today"),
     path("sessions/<int:pk>/", staff.session_page, name="session_page"),

@@ -1,5 +1,6 @@
-"""Shared plumbing of the page views (officer pages in views_officer, centre staff in
-views_staff). Page views parse, authorise (scope + rules), call a service and render."""
+"""Shared plumbing of the page views (the officer's in places/, planning/ and reports/, the
+centre staff's in centre/). Page views parse, authorise (scope + rules), call a service
+and render."""
 
 from __future__ import annotations
 

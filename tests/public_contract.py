@@ -1,5 +1,5 @@
 """Checks every public API answer against two contracts: the project's own schema
-(sessions_app.public_schema) and, where ../shared/reference/cowin-public-api-v2.yaml
+(sessions_app/public/schema.py) and, where ../shared/reference/cowin-public-api-v2.yaml
 is present (it is in CI), CoWIN's published response schemas themselves."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import yaml
 from django.conf import settings
 from jsonschema import Draft4Validator, Draft202012Validator
 
-from sessions_app import public_schema
+from sessions_app.public import schema as public_schema
 
 # CoWIN's document lives beside the project (../shared/), never in it; CI may run from a
 # clone elsewhere and names it with COVAX_COWIN_REFERENCE (.ci/run finds it).

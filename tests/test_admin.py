@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from covax.accounts.models import Role, User
 from sessions_app.models import Allocation
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
 from tests.base import ApiTestCase
 from tests.factories import BeneficiaryFactory, SessionFactory
 

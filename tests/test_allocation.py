@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import TransactionTestCase
 
 from sessions_app.models import Allocation, Session
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
 from tests.base import ApiTestCase, WorldMixin
 from tests.factories import BeneficiaryFactory, CentreFactory, DistrictFactory, SessionFactory, VaccineFactory
 from tests.guard import give, people, session_at
@@ -122,7 +122,7 @@ class AllocationTestCase(ApiTestCase):
         self.assertEqual((r.status_code, r.json()["code"]), (422, "session_closed"))
 
     def test_a_dose_elsewhere_frees_the_place(self):
-        from sessions_app.services import vaccination_record
+        from sessions_app.doses.services import vaccination_record
 
         a = people(1, district=self.hisar)[0]
         self.allocate({"beneficiaries": [a.reference_id]})

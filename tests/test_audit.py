@@ -6,8 +6,9 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
+from sessions_app.doses.services import vaccination_record, vaccination_void
 from sessions_app.models import Allocation, Centre, Vaccination
-from sessions_app.services import allocation_create, vaccination_record, vaccination_void
+from sessions_app.planning.services import allocation_create
 from tests.base import ApiTestCase
 from tests.factories import BeneficiaryFactory, SessionFactory
 from tests.guard import dose_body

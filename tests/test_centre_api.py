@@ -8,8 +8,8 @@ from unittest import mock
 from django.db.models import QuerySet
 
 from covax.errors import Conflict
-from sessions_app import services
 from sessions_app.models import Centre
+from sessions_app.places import services
 from tests.base import ApiTestCase
 
 
@@ -103,6 +103,6 @@ class CentreApiTestCase(ApiTestCase):
 
         with mock.patch.object(QuerySet, "exists", exists):
             with self.assertRaises(Conflict) as refused:
-                services.centre_change(centre=Centre.objects.get(pk=self.centre_a.pk), name=clash)
+                services.centre_update(centre=Centre.objects.get(pk=self.centre_a.pk), name=clash)
         self.assertEqual((refused.exception.code, refused.exception.extra["field"]), ("already_exists", "name"))
         self.assertEqual(Centre.objects.get(pk=self.centre_a.pk).name, "Jindal Hospital")

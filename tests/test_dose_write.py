@@ -1,5 +1,5 @@
 """The dose's checked write (services._record_insert: one statement on PostgreSQL,
-dose_sql.record_insert; the ORM in an IMMEDIATE transaction on SQLite) and
+doses/sql.py record_insert; the ORM in an IMMEDIATE transaction on SQLite) and
 services.vaccination_record deciding again when the facts changed.
 
 The rules decide on facts read without a lock; the write writes only if those facts
@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from beneficiaries.models import Beneficiary
 from covax.errors import Conflict, RuleBroken
-from sessions_app import services
+from sessions_app.doses import services
+from sessions_app.doses.services import vaccination_record
 from sessions_app.models import Allocation, Session, Vaccination
-from sessions_app.services import allocation_create, vaccination_record
+from sessions_app.planning.services import allocation_create
 from tests.base import ApiTestCase, WorldMixin
 from tests.factories import BeneficiaryFactory
 from tests.guard import dose_body, give, session_at

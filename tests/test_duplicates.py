@@ -23,8 +23,8 @@ from beneficiaries.merge import duplicate_mark_distinct, duplicate_merge, duplic
 from beneficiaries.models import Beneficiary, CandidateStatus, DuplicateCandidate
 from beneficiaries.tasks_duplicates import duplicates_scan_task
 from covax.errors import Conflict
+from sessions_app.doses.services import vaccination_record, vaccination_void
 from sessions_app.models import Allocation, Session, Vaccination
-from sessions_app.services import vaccination_record, vaccination_void
 from tests.base import ApiTestCase, WorldMixin
 from tests.factories import BeneficiaryFactory, SessionFactory, aadhaar_number
 

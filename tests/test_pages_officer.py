@@ -11,7 +11,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from sessions_app.models import Allocation, Centre, Session
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
 from tests.base import WorldMixin
 from tests.factories import BeneficiaryFactory, SessionFactory
 from tests.guard import give

@@ -12,8 +12,9 @@ import uuid
 from django.test import Client, TestCase
 from django.utils import timezone
 
+from sessions_app.doses.services import vaccination_record
 from sessions_app.models import AdverseEvent, Vaccination
-from sessions_app.services import allocation_create, vaccination_record
+from sessions_app.planning.services import allocation_create
 from tests.base import WorldMixin
 from tests.factories import BeneficiaryFactory, SessionFactory, aadhaar_number
 from tests.guard import give

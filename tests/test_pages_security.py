@@ -10,7 +10,7 @@ import sys
 from django.test import Client, TestCase, override_settings
 
 from sessions_app.models import Vaccination
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
 from tests.base import WorldMixin
 from tests.factories import BeneficiaryFactory, SessionFactory
 from tests.guard import give

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from beneficiaries.models import Beneficiary
 from covax.errors import RuleBroken
+from sessions_app.doses.services import walk_in_record
 from sessions_app.models import AdverseEvent, Vaccination
-from sessions_app.services import allocation_create, walk_in_record
+from sessions_app.planning.services import allocation_create
 from tests.base import WorldMixin
 from tests.factories import BeneficiaryFactory, SessionFactory, aadhaar_number
 from tests.guard import give

@@ -15,7 +15,7 @@ from django.test import Client, TestCase, TransactionTestCase, override_settings
 from beneficiaries.models import Beneficiary, Upload, UploadError
 from covax import background
 from sessions_app.models import Allocation, Vaccination
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
 from tests.base import WorldMixin
 from tests.factories import BeneficiaryFactory
 from tests.guard import give, session_at

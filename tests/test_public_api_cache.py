@@ -14,8 +14,8 @@ from django.test import TestCase, override_settings
 from django.utils import timezone
 
 from covax import cache as soft_cache
-from sessions_app import public_cache
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
+from sessions_app.public import cache as public_cache
 from tests import test_resilience as resilience
 from tests.guard import people, session_at
 from tests.public_contract import check

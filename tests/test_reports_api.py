@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from sessions_app.services import allocation_create, vaccination_record
+from sessions_app.doses.services import vaccination_record
+from sessions_app.planning.services import allocation_create
 from tests.base import ApiTestCase
 from tests.guard import give, people, session_at
 
@@ -109,3 +110,12 @@ class ReportsApiTestCase(ApiTestCase):
         )
         self.assertEqual((r.status_code, r.json()["code"]), (400, "invalid"))
         self.assertIn("एक बार में अधिक से अधिक 366 दिन माँगें", r.json()["detail"])
+
+    def test_it_refuses_a_day_before_the_drive_naming_the_field(self):
+        api = self.client_for(self.hisar_officer)
+        for path in ("/api/v1/reports/sessions/", "/api/v1/reports/coverage/"):
+            r = api.get(path, {"date_from": "0673-06-01", "date_to": "0673-06-02"})
+            self.assertEqual(r.status_code, 400, path)
+            self.assertIn("date_from", r.json()["errors"])
+        r = api.get("/api/v1/reports/coverage/", {"date": "2020-12-31"}, HTTP_ACCEPT_LANGUAGE="hi")
+        self.assertIn("रिपोर्ट 2021-01-01 से शुरू होती हैं", r.json()["detail"])

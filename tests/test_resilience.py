@@ -22,7 +22,7 @@ from django.db import connection
 from django.test import TransactionTestCase, override_settings
 
 from covax import cache as soft_cache
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
 from tests.base import ApiTestCase, WorldMixin
 from tests.guard import dose_body, people, session_at
 

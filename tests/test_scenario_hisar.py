@@ -16,8 +16,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from beneficiaries.models import Beneficiary
+from sessions_app.doses.services import vaccination_record
 from sessions_app.models import Allocation, Vaccination
-from sessions_app.services import vaccination_record
 from tests.base import ApiTestCase
 from tests.factories import CentreFactory
 from tests.uploads import HEADER, as_file, csv_bytes, person_rows

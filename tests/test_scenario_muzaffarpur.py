@@ -4,7 +4,8 @@ morning disappears from it (SPEC §1.3, §3)."""
 
 from __future__ import annotations
 
-from sessions_app.services import allocation_create, vaccination_record
+from sessions_app.doses.services import vaccination_record
+from sessions_app.planning.services import allocation_create
 from tests.base import ApiTestCase
 from tests.factories import CentreFactory
 from tests.guard import give, people, session_at

@@ -98,7 +98,7 @@ class ScopeTestCase(ApiTestCase):
 
 class DoseTargetReachTestCase(ApiTestCase):
     """The dose path resolves what a request names in one hand-written statement
-    (sessions_app/dose_sql.py) and decides reach with covax.accounts.scope.Reach: it
+    (sessions_app/doses/sql.py) and decides reach with covax.accounts.scope.Reach: it
     must reach exactly what `scoped()` reaches."""
 
     @classmethod
@@ -111,8 +111,8 @@ class DoseTargetReachTestCase(ApiTestCase):
     def test_it_reaches_what_scoped_reaches_for_every_role(self):
         from beneficiaries.models import Beneficiary
         from covax.accounts.scope import scoped
+        from sessions_app.doses.selectors import dose_target
         from sessions_app.models import Centre, Session
-        from sessions_app.selectors import dose_target
 
         users = [
             self.superuser,

@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from sessions_app.models import Allocation, Session
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
 from tests.base import ApiTestCase
 from tests.guard import people, session_at
 

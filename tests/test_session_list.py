@@ -9,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from sessions_app.doses.services import vaccination_record, vaccination_void
 from sessions_app.models import Allocation, Vaccination
-from sessions_app.services import allocation_create, vaccination_record, vaccination_void
+from sessions_app.planning.services import allocation_create
 from tests.base import ApiTestCase
 from tests.factories import BeneficiaryFactory
 from tests.guard import give, people, session_at

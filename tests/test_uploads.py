@@ -15,10 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from beneficiaries.identity import identify
 from beneficiaries.models import Beneficiary, Upload, UploadError
 from beneficiaries.uploads import pipeline
+from beneficiaries.uploads.processing import upload_process
 from beneficiaries.uploads.rows import parse_dose, read_header
-from beneficiaries.uploads.services import upload_create, upload_process
+from beneficiaries.uploads.services import upload_create
 from sessions_app.models import Allocation, Vaccination
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
 from tests.base import ApiTestCase, WorldMixin
 from tests.factories import BeneficiaryFactory
 from tests.guard import session_at

@@ -129,7 +129,7 @@ class VaccinationApiTestCase(ApiTestCase):
 
     def test_it_releases_the_persons_place_in_another_session(self):
         from sessions_app.models import Allocation, Session
-        from sessions_app.services import allocation_create
+        from sessions_app.planning.services import allocation_create
 
         elsewhere = session_at(self.centre_a2, self.covishield)
         allocation_create(session=elsewhere, user=self.hisar_officer, reference_ids=[self.person.reference_id])

@@ -383,7 +383,7 @@ def _insert_statement() -> str:
 
 
 def _doses_chunk(upload, header: Header, chunk, centres: dict, vaccines: dict, counts: Counts, seen: set) -> None:
-    from sessions_app.services import vaccination_record
+    from sessions_app.doses.services import vaccination_record
 
     parsed, centre_ids = [], set(centres)
     for row_no, row in chunk:

@@ -10,19 +10,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from beneficiaries.models import Beneficiary, Upload, UploadKind, UploadStatus
-from beneficiaries.uploads import pipeline
-from beneficiaries.uploads.readers import Unreadable
+from beneficiaries.tasks import upload_process_task
 from covax import reasons
 from covax.audit import audit_context
+from covax.background import enqueue
 from covax.errors import Conflict, ServiceError
 from sessions_app.models import Allocation, District, Vaccination
 
@@ -68,9 +66,6 @@ def _check_file(file: UploadedFile) -> None:
 def upload_create(*, district: District, kind: str, file: UploadedFile, user=None) -> Intake:
     """Store the file and queue its processing once the row is committed. The same bytes
     for the same district and kind again create nothing and point at the first upload."""
-    from beneficiaries.tasks import upload_process_task
-    from covax.background import enqueue
-
     if kind not in UploadKind.values:
         raise ServiceError(_("kind must be beneficiaries or vaccinations."), field="kind")
     _check_file(file)
@@ -100,83 +95,6 @@ def upload_create(*, district: District, kind: str, file: UploadedFile, user=Non
         enqueue(upload_process_task, upload.pk)
     upload.refresh_from_db()
     return Intake(upload, None)
-
-
-def _claim(upload_id: int) -> Upload | None:
-    """Mark the upload running, unless it is finished or another worker is alive on it."""
-    with transaction.atomic():
-        upload = Upload.objects.select_for_update().filter(pk=upload_id).first()
-        if upload is None or upload.status in (UploadStatus.SUCCEEDED, UploadStatus.FAILED, UploadStatus.ROLLED_BACK):
-            return None
-        now = timezone.now()
-        alive = upload.heartbeat_at and now - upload.heartbeat_at < pipeline.heartbeat_stale_after()
-        if upload.status == UploadStatus.RUNNING and alive:
-            return None
-        upload.status, upload.heartbeat_at = UploadStatus.RUNNING, now
-        upload.started_at = upload.started_at or now
-        upload.save(update_fields=["status", "heartbeat_at", "started_at"])
-        return upload
-
-
-def _progress(upload: Upload):
-    def on_chunk(counts: pipeline.Counts, total: int) -> None:
-        Upload.objects.filter(pk=upload.pk).update(
-            rows_total=total,
-            rows_created=counts.created,
-            rows_existing=counts.existing,
-            rows_duplicate_in_file=counts.duplicate,
-            rows_invalid=counts.invalid,
-            progress=min(99, counts.done * 100 // max(total, 1)),
-            heartbeat_at=timezone.now(),
-        )
-
-    return on_chunk
-
-
-def upload_process(*, upload_id: int) -> None:
-    """Run (or re-run, after a lost worker) an upload to the end. Safe to call twice."""
-    upload = _claim(upload_id)
-    if upload is None:
-        return
-    try:
-        counts = pipeline.process(upload, on_chunk=_progress(upload))
-    except Unreadable as exc:
-        _finish(upload, UploadStatus.FAILED, reason=str(exc))
-        return
-    except SoftTimeLimitExceeded:
-        _finish(
-            upload,
-            UploadStatus.FAILED,
-            reason=reasons.reason(gettext_noop("The upload took too long; split the file into parts.")),
-        )
-        return
-    _finish(upload, UploadStatus.SUCCEEDED, counts=counts)
-    if upload.kind == UploadKind.BENEFICIARIES and counts.created:
-        from beneficiaries.tasks_duplicates import duplicates_scan_enqueue
-
-        duplicates_scan_enqueue(district_id=upload.district_id)
-
-
-def _finish(upload: Upload, status: str, *, reason: str = "", counts: pipeline.Counts | None = None) -> None:
-    fields: dict[str, Any] = {"status": status, "finished_at": timezone.now()}
-    fields.update(failure_reason=reason, failure_message=reasons.stored(reason))
-    if counts is not None:
-        fields.update(
-            progress=100,
-            rows_created=counts.created,
-            rows_existing=counts.existing,
-            rows_duplicate_in_file=counts.duplicate,
-            rows_invalid=counts.invalid,
-        )
-    Upload.objects.filter(pk=upload.pk).update(**fields)
-
-
-def uploads_to_resume() -> list[int]:
-    """Uploads that wait for a worker: queued while the broker was down, or running on a
-    worker that died (its heartbeat stopped)."""
-    stale = timezone.now() - pipeline.heartbeat_stale_after()
-    waiting = Q(status=UploadStatus.QUEUED) | Q(status=UploadStatus.RUNNING, heartbeat_at__lt=stale)
-    return list(Upload.objects.filter(waiting).values_list("pk", flat=True))
 
 
 def upload_rollback(*, upload: Upload, user=None) -> dict[str, Any]:
@@ -226,7 +144,7 @@ ROLLBACK_EXPLANATION = gettext_noop(
 
 
 def _void_doses(upload: Upload, user) -> dict[str, Any]:
-    from sessions_app.services import vaccination_void
+    from sessions_app.doses.services import vaccination_void
 
     voided, kept = 0, []
     records = Vaccination.objects.live().filter(upload=upload).order_by("-dose")

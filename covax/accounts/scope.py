@@ -85,7 +85,7 @@ def _user_scope(user) -> Q:
 @dataclass(frozen=True)
 class Reach:
     """`scope_q` as plain ids, for the dose path's hand-written statement
-    (sessions_app/dose_sql.py), which reads where things sit and asks these methods.
+    (sessions_app/doses/sql.py), which reads where things sit and asks these methods.
     At most one id is set; none and not `everything` means nothing. A centre's staff
     reach their centre, and people of its district."""
 

@@ -7,7 +7,7 @@ import uuid
 from django import template
 from django.utils import timezone, translation
 
-from sessions_app.services_aefi import UNDO_WINDOW
+from sessions_app.doses.aefi import UNDO_WINDOW
 
 register = template.Library()
 

@@ -1,6 +1,6 @@
 /* covax service worker: the centre's pages keep working when the network drops.
 
-   Served by Django at /sw.js (sessions_app/views_offline.py) with its configuration on
+   Served by Django at /sw.js (sessions_app/centre/offline.py) with its configuration on
    the first line: self.COVAX_SW = {version, shell}. The version is a hash of the shell
    files, so a new deployment installs a new worker.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
 from tests.browser.world import build_world, health_workers
 from tests.factories import SessionFactory
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from sessions_app.models import Allocation, Session
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
 from tests.browser.world import build_world, health_workers
 from tests.factories import SessionFactory
 from tests.guard import give

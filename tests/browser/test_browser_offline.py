@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from sessions_app.doses.services import vaccination_record
 from sessions_app.models import AdverseEvent, Vaccination
-from sessions_app.services import allocation_create, vaccination_record
+from sessions_app.planning.services import allocation_create
 from tests.browser.world import build_world, health_workers
 from tests.factories import BeneficiaryFactory, SessionFactory
 

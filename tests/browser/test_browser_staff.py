@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from sessions_app.models import Vaccination
-from sessions_app.services import allocation_create
+from sessions_app.planning.services import allocation_create
 from tests.browser.world import build_world, health_workers
 from tests.factories import SessionFactory
 

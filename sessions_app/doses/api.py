@@ -1,4 +1,4 @@
-"""REST API v1 for doses and session lists (SPEC §4). Parse, authorise, call, render.
+"""REST API v1 for doses (SPEC §4). Parse, authorise, call, render.
 
 `POST /api/v1/vaccinations/` answers 201 for a new record, 200 with the same record for
 a repeated `client_id`, 409 `already_vaccinated`, 422 for a broken dose rule.
@@ -10,20 +10,21 @@ from collections.abc import Mapping
 
 import django_filters
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.fields import SkipField
 from rest_framework.response import Response
 
-from beneficiaries.models import Beneficiary
 from covax.accounts.permissions import HasRulePerm
-from covax.accounts.scope import get_scoped, scoped
-from sessions_app import selectors, services
+from covax.accounts.scope import scoped
+from sessions_app.doses import selectors, services
 from sessions_app.models import Source, Vaccination
 
 # The largest id PostgreSQL's bigint holds: anything larger names nothing.
 MAX_ID = 2**63 - 1
+
+
 REFERENCES = ("beneficiary", "centre", "vaccine", "session")
 
 
@@ -232,125 +233,3 @@ class VaccinationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         body.is_valid(raise_exception=True)
         record = services.vaccination_void(vaccination=record, reason=body.validated_data["reason"], user=request.user)
         return Response(VaccinationSerializer(record).data)
-
-
-class ListEntrySerializer(serializers.Serializer):
-    reference_id = serializers.CharField()
-    name = serializers.CharField()
-    gender = serializers.CharField()
-    birth_year = serializers.IntegerField()
-    id_type = serializers.CharField()
-    id_last4 = serializers.CharField()
-    category = serializers.CharField()
-    status = serializers.ChoiceField(choices=["due", "vaccinated"])
-    vaccinated_at = serializers.DateTimeField(allow_null=True)
-
-
-class AllocateInSerializer(serializers.Serializer):
-    beneficiaries = serializers.ListField(
-        child=serializers.CharField(max_length=14), required=False, default=list, max_length=20000
-    )
-    auto = serializers.BooleanField(default=False)
-
-    def validate(self, attrs):
-        if not attrs["auto"] and not attrs["beneficiaries"]:
-            raise serializers.ValidationError(_('Send "beneficiaries": [reference ids…] or "auto": true.'))
-        return attrs
-
-
-class SkipSerializer(serializers.Serializer):
-    reference_id = serializers.CharField()
-    reason = serializers.ChoiceField(
-        choices=[
-            "already_vaccinated",
-            "allocated_elsewhere",
-            "already_allocated",
-            "not_due",
-            "ineligible",
-            "capacity_full",
-            "not_found",
-            "merged",
-        ]
-    )
-    detail = serializers.CharField()
-
-
-class AllocateOutSerializer(serializers.Serializer):
-    allocated = serializers.ListField(child=serializers.CharField(), help_text="Reference ids allocated now.")
-    allocated_count = serializers.IntegerField()
-    skipped = SkipSerializer(many=True)
-
-
-class WhySerializer(serializers.Serializer):
-    on_list = serializers.BooleanField()
-    code = serializers.CharField()
-    detail = serializers.CharField(source="message")
-
-
-class SessionListActions:
-    """Mixed into SessionViewSet: allocate, the session list and "why (not) on it"."""
-
-    @extend_schema(
-        request=AllocateInSerializer,
-        responses={200: AllocateOutSerializer},
-        examples=[
-            OpenApiExample("By list", request_only=True, value={"beneficiaries": ["31948613005647", "20417763002291"]}),
-            OpenApiExample("Those due, automatically", request_only=True, value={"auto": True}),
-            OpenApiExample(
-                "One skipped",
-                response_only=True,
-                value={
-                    "allocated": ["31948613005647"],
-                    "allocated_count": 1,
-                    "skipped": [
-                        {
-                            "reference_id": "20417763002291",
-                            "reason": "already_vaccinated",
-                            "detail": "Dose 1 recorded on 16-01-2021 at Jindal Hospital.",
-                        }
-                    ],
-                },
-            ),
-        ],
-    )
-    @action(detail=True, methods=["post"])
-    def allocate(self, request, pk=None):
-        """Put people on the session's list, by reference id or `auto` from those due; every skip says why."""
-        session = self.get_object()
-        body = AllocateInSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        result = services.allocation_create(
-            session=session,
-            user=request.user,
-            reference_ids=body.validated_data["beneficiaries"],
-            auto=body.validated_data["auto"],
-            within=scoped(Beneficiary.objects.all(), request.user),
-        )
-        out = {"allocated": result.allocated, "allocated_count": len(result.allocated), "skipped": result.skipped}
-        return Response(AllocateOutSerializer(out).data)
-
-    @extend_schema(
-        responses={200: ListEntrySerializer(many=True)},
-        parameters=[OpenApiParameter("search", str, description="Name, reference id, last 4 of the ID or mobile.")],
-    )
-    @action(detail=True, methods=["get"], url_path="list")
-    def session_list(self, request, pk=None):
-        """The session list: who is due and who is vaccinated here (never anyone with this dose elsewhere)."""
-        session = self.get_object()
-        entries = selectors.session_list(session=session, search=request.query_params.get("search", ""))
-        page = self.paginate_queryset(entries)
-        return self.get_paginated_response(ListEntrySerializer(page, many=True).data)
-
-    @extend_schema(
-        responses={200: WhySerializer},
-        parameters=[OpenApiParameter("beneficiary", str, required=True, description="Reference id.")],
-    )
-    @action(detail=True, methods=["get"])
-    def why(self, request, pk=None):
-        """Why is this person (not) on this session's list?"""
-        session = self.get_object()
-        ref = request.query_params.get("beneficiary", "")
-        if not ref:
-            raise serializers.ValidationError({"beneficiary": [_("Give the person's reference id.")]})
-        person = get_scoped(Beneficiary.objects.select_related("merged_into"), request.user, reference_id=ref)
-        return Response(WhySerializer(selectors.why_on_list(session=session, beneficiary=person)).data)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from beneficiaries.models import Beneficiary
 from covax.errors import RuleBroken
-from sessions_app import dose_sql
+from sessions_app.doses.services import dose_check
 from sessions_app.models import Allocation, AllocationStatus, Session, Vaccination
 
 
@@ -127,8 +127,6 @@ def _day(value: dt.datetime) -> str:
 
 def why_on_list(*, session: Session, beneficiary: Beneficiary) -> Explanation:
     """Why `beneficiary` is (not) on `session`'s list, in words an officer understands."""
-    from sessions_app.services import dose_check  # services import selectors, not the reverse
-
     if beneficiary.merged_into_id:
         return Explanation(
             False,
@@ -174,16 +172,4 @@ def why_on_list(*, session: Session, beneficiary: Beneficiary) -> Explanation:
         "due",
         _("On the list: allocated on %(date)s and due for dose %(dose)s.")
         % {"date": _day(allocation.created_at), "dose": session.dose},
-    )
-
-
-def dose_target(
-    *, user, reference_id: str | None, centre_id: int | None, vaccine_code: str | None, session_id: int | None
-) -> dose_sql.Target:
-    """The person, centre, vaccine and session a dose request names, each None unless it
-    exists within the scope of `user`: one query (sessions_app/dose_sql.py says why)."""
-    if "\x00" in (reference_id or "") + (vaccine_code or ""):  # PostgreSQL cannot compare NUL
-        reference_id = vaccine_code = None
-    return dose_sql.target_read(
-        user=user, reference_id=reference_id, centre_id=centre_id, vaccine_code=vaccine_code, session_id=session_id
     )

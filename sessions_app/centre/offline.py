@@ -32,10 +32,10 @@ from beneficiaries.identity import ID_TYPE_CHOICES
 from beneficiaries.models import Beneficiary
 from covax.accounts.scope import get_scoped
 from covax.errors import RuleBroken, ServiceError
+from sessions_app.doses.aefi import adverse_event_record
+from sessions_app.doses.services import vaccination_record_in_session, vaccination_summary
 from sessions_app.models import AefiSeverity, Session, Source, Vaccination
-from sessions_app.selectors import session_list
-from sessions_app.services import vaccination_record_in_session, vaccination_summary
-from sessions_app.services_aefi import adverse_event_record
+from sessions_app.planning.selectors import session_list
 from sessions_app.views import require_perm
 
 # --- the service worker ----------------------------------------------------------------

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from covax.errors import Conflict, RuleBroken, ServiceError
+from sessions_app.doses.services import CLOCK_SKEW, vaccination_void
 from sessions_app.models import AdverseEvent, AefiSeverity, Vaccination
-from sessions_app.services import CLOCK_SKEW, vaccination_void
 
 # A dose recorded by mistake (wrong person tapped) can be undone by the staff who see it
 # on their list for this long; after that a correction is a district matter.

@@ -22,13 +22,13 @@ from beneficiaries.models import Beneficiary
 from beneficiaries.selectors import beneficiary_by_id_number
 from covax.accounts.scope import get_scoped, scoped
 from covax.errors import ServiceError
+from sessions_app.centre.offline import offline_context
+from sessions_app.doses.aefi import adverse_event_record, vaccination_undo
+from sessions_app.doses.services import vaccination_record_in_session, walk_in_record
 from sessions_app.forms import AefiForm, ReasonForm, VerifyForm, WalkInForm, add_service_error
 from sessions_app.models import Session, SessionStatus, Source, Vaccination
-from sessions_app.selectors import session_list, why_on_list
-from sessions_app.services import vaccination_record_in_session, walk_in_record
-from sessions_app.services_aefi import adverse_event_record, vaccination_undo
+from sessions_app.planning.selectors import session_list, why_on_list
 from sessions_app.views import is_htmx, require_perm
-from sessions_app.views_offline import offline_context
 
 
 @require_perm("covax.vaccinate")

@@ -4,6 +4,8 @@ scope: a district or state outside it is "not a valid choice", never its numbers
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -14,10 +16,12 @@ from rest_framework.response import Response
 from covax.accounts.permissions import HasRulePerm
 from covax.api_views import ScopedPrimaryKeyRelatedField
 from sessions_app.models import District, State
-from sessions_app.selectors_coverage import coverage_report
-from sessions_app.selectors_reports import report_row, session_report_rows
+from sessions_app.reports.coverage import coverage_report
+from sessions_app.reports.selectors import report_row, session_report_rows
 
 MAX_DAYS = 366
+# No record is older than the drive (CoWIN opened on 16 January 2021): an earlier date is a typo.
+FIRST_DAY = dt.date(2021, 1, 1)
 
 # ?ordering= of the session report -> the columns of its query
 ORDERING = {
@@ -41,6 +45,10 @@ class ReportQuerySerializer(serializers.Serializer):
         today = timezone.localdate()
         attrs["date_from"] = attrs.get("date_from") or day or today
         attrs["date_to"] = attrs.get("date_to") or day or attrs["date_from"]
+        for name in ("date_from", "date_to"):
+            if attrs[name] < FIRST_DAY:
+                message = _("Reports begin on %(date)s; give a later date.") % {"date": FIRST_DAY.isoformat()}
+                raise serializers.ValidationError({name: [message]})
         if attrs["date_to"] < attrs["date_from"]:
             raise serializers.ValidationError({"date_to": [_("date_to is before date_from.")]})
         if (attrs["date_to"] - attrs["date_from"]).days > MAX_DAYS:

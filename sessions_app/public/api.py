@@ -2,8 +2,8 @@
 written against CoWIN use unchanged, only the base URL differs.
 
 Plain Django views, not DRF: a hit is one Redis round trip and a pre-serialised body
-(sessions_app.public_cache), so a crowd of pollers costs about what a bare view costs.
-The response contract is sessions_app.public_schema.
+(sessions_app/public/cache.py), so a crowd of pollers costs about what a bare view costs.
+The response contract is sessions_app/public/schema.py.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from sessions_app import public_cache
 from sessions_app.models import FeeType
-from sessions_app.public_cache import PLACES, Entry, district_key
-from sessions_app.selectors_public import (
+from sessions_app.public import cache as public_cache
+from sessions_app.public.cache import PLACES, Entry, district_key
+from sessions_app.public.selectors import (
     CALENDAR_DAYS,
     available,
     district_id_for_centre,

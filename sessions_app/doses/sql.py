@@ -15,7 +15,7 @@ rate of a bare view; bench/http.py measures it).
 
 Both go through Django's own cursor: logged, wrapped (pghistory sets the audit context
 before the write, as for any write) and health-checked as every other statement. The
-rules stay in Python (sessions_app/services.py); these only read facts and write.
+rules stay in Python (sessions_app/doses/services.py); these only read facts and write.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""REST API v1 for places, vaccines and sessions (SPEC §4). Parse, authorise, call, render."""
+"""REST API v1 for places and vaccines: states, districts, centres, vaccines (SPEC §4)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,12 @@ import django_filters
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status
-from rest_framework.decorators import action
+from rest_framework import mixins, serializers
 from rest_framework.response import Response
 
 from covax.api_views import ScopedPrimaryKeyRelatedField, ScopedViewSet
-from sessions_app import services
-from sessions_app.api_doses import SessionListActions
-from sessions_app.models import Centre, District, FeeType, Session, SessionStatus, State, Vaccine
-from sessions_app.slots import validate_slot
-
-CATEGORIES = ["HCW", "FLW", "60+", "45+", "18+"]
+from sessions_app.models import Centre, District, FeeType, State, Vaccine
+from sessions_app.places import services
 
 
 class StateSerializer(serializers.ModelSerializer):
@@ -127,42 +122,6 @@ class VaccineSerializer(serializers.ModelSerializer):
         return value.upper()
 
 
-class SessionSerializer(serializers.ModelSerializer):
-    centre = ScopedPrimaryKeyRelatedField(queryset=Centre.objects.all())
-    vaccine = serializers.SlugRelatedField(slug_field="code", queryset=Vaccine.objects.all())
-    dose = serializers.IntegerField(min_value=1, max_value=10, default=1)
-    capacity = serializers.IntegerField(min_value=0, max_value=100000)
-    min_age = serializers.IntegerField(min_value=0, max_value=130, default=18)
-    max_age = serializers.IntegerField(min_value=0, max_value=130, required=False, allow_null=True)
-    slots = serializers.ListField(child=serializers.CharField(validators=[validate_slot]), required=False, default=list)
-    categories = serializers.ListField(
-        child=serializers.ChoiceField(choices=CATEGORIES),
-        required=False,
-        default=list,
-        help_text="Who may come; empty means every category.",
-    )
-    allocated = serializers.IntegerField(source="allocated_count", read_only=True)
-
-    class Meta:
-        model = Session
-        fields = [
-            "id",
-            "public_id",
-            "centre",
-            "date",
-            "vaccine",
-            "dose",
-            "capacity",
-            "allocated",
-            "min_age",
-            "max_age",
-            "slots",
-            "categories",
-            "status",
-        ]
-        read_only_fields = ["public_id", "status"]
-
-
 class DistrictFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="iexact")
 
@@ -178,18 +137,6 @@ class CentreFilter(django_filters.FilterSet):
     class Meta:
         model = Centre
         fields = ["district", "state", "pincode", "block", "fee_type", "name"]
-
-
-class SessionFilter(django_filters.FilterSet):
-    district = django_filters.ModelChoiceFilter(field_name="centre__district", queryset=District.objects.all())
-    state = django_filters.ModelChoiceFilter(field_name="centre__district__state", queryset=State.objects.all())
-    vaccine = django_filters.CharFilter(field_name="vaccine__code", help_text="Vaccine code, e.g. COVISHIELD.")
-    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", help_text="On or after (YYYY-MM-DD).")
-    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", help_text="On or before (YYYY-MM-DD).")
-
-    class Meta:
-        model = Session
-        fields = ["centre", "district", "state", "date", "vaccine", "dose", "status"]
 
 
 @extend_schema(tags=["states"])
@@ -252,7 +199,7 @@ class CentreViewSet(mixins.UpdateModelMixin, ScopedViewSet):
         centre = self.get_object()
         body = CentreUpdateSerializer(centre, data=request.data, partial=True, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
-        centre = services.centre_change(centre=centre, **body.validated_data)
+        centre = services.centre_update(centre=centre, **body.validated_data)
         return Response(CentreSerializer(centre, context=self.get_serializer_context()).data)
 
 
@@ -271,90 +218,3 @@ class VaccineViewSet(ScopedViewSet):
 
     def perform_service(self, data):
         return services.vaccine_create(**data)
-
-
-class SessionUpdateSerializer(serializers.Serializer):
-    capacity = serializers.IntegerField(min_value=0, max_value=100000, required=False)
-    min_age = serializers.IntegerField(min_value=0, max_value=130, required=False)
-    max_age = serializers.IntegerField(min_value=0, max_value=130, required=False, allow_null=True)
-    slots = serializers.ListField(child=serializers.CharField(validators=[validate_slot]), required=False)
-    categories = serializers.ListField(child=serializers.ChoiceField(choices=CATEGORIES), required=False)
-    status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
-
-
-class SessionBulkSerializer(serializers.Serializer):
-    centres = serializers.ListField(
-        child=ScopedPrimaryKeyRelatedField(queryset=Centre.objects.all()), min_length=1, max_length=500
-    )
-    date = serializers.DateField()
-    vaccine = serializers.SlugRelatedField(slug_field="code", queryset=Vaccine.objects.all())
-    dose = serializers.IntegerField(min_value=1, max_value=10, default=1)
-    capacity = serializers.IntegerField(min_value=0, max_value=100000)
-    min_age = serializers.IntegerField(min_value=0, max_value=130, default=18)
-    max_age = serializers.IntegerField(min_value=0, max_value=130, required=False, allow_null=True)
-    slots = serializers.ListField(child=serializers.CharField(validators=[validate_slot]), required=False, default=list)
-    categories = serializers.ListField(
-        child=serializers.ChoiceField(choices=CATEGORIES),
-        required=False,
-        default=list,
-        help_text="Who may come; empty means every category.",
-    )
-
-
-@extend_schema(tags=["sessions"])
-class SessionViewSet(SessionListActions, mixins.UpdateModelMixin, ScopedViewSet):
-    """Sessions at centres within your scope: plan, change, cancel, allocate, read the list."""
-
-    queryset = Session.objects.select_related("vaccine", "centre")
-    serializer_class = SessionSerializer
-    write_perm = "covax.add_session"
-    action_perms = {"allocate": "covax.allocate", "bulk": "covax.add_session"}
-    filterset_class = SessionFilter
-    ordering_fields = ["date", "id", "capacity", "centre"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
-    api_errors = {
-        "partial_update": ["invalid_status_change", "capacity_below_allocated"],
-        "allocate": ["session_closed"],
-    }
-
-    def perform_service(self, data):
-        return services.session_create(**data)
-
-    @extend_schema(request=SessionUpdateSerializer, responses={200: SessionSerializer})
-    def partial_update(self, request, *args, **kwargs):
-        """Change capacity, age limits, slots, categories or status (cancelling frees every place)."""
-        session = self.get_object()
-        body = SessionUpdateSerializer(data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
-        session = services.session_update(session=session, user=request.user, **body.validated_data)
-        return Response(SessionSerializer(session, context=self.get_serializer_context()).data)
-
-    @extend_schema(
-        request=SessionBulkSerializer,
-        responses={201: SessionSerializer(many=True)},
-        examples=[
-            OpenApiExample(
-                "Two centres",
-                request_only=True,
-                value={
-                    "centres": [1, 2],
-                    "date": "2021-01-16",
-                    "vaccine": "COVISHIELD",
-                    "dose": 1,
-                    "capacity": 100,
-                    "slots": ["09:00AM-11:00AM", "11:00AM-01:00PM"],
-                    "categories": ["HCW"],
-                },
-            )
-        ],
-    )
-    @action(detail=False, methods=["post"], pagination_class=None)  # answers the new sessions, unpaged
-    def bulk(self, request):
-        """Plan the same session at several centres at once (all or none).
-
-        An error names the centre it is about (`centre` in the body)."""
-        body = SessionBulkSerializer(data=request.data, context=self.get_serializer_context())
-        body.is_valid(raise_exception=True)
-        sessions = services.session_create_many(**body.validated_data)
-        out = SessionSerializer(sessions, many=True, context=self.get_serializer_context())
-        return Response(out.data, status=status.HTTP_201_CREATED)
