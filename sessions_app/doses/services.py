@@ -98,8 +98,9 @@ def dose_check(*, beneficiary: Beneficiary, dose: int, vaccine: Vaccine, when: d
     if dose == 1:
         return
     previous = (
-        Vaccination.objects.select_related("vaccine", "centre")
-        .filter(beneficiary=beneficiary, dose=dose - 1, voided_at__isnull=True)
+        Vaccination.objects.live()
+        .select_related("vaccine", "centre")
+        .filter(beneficiary=beneficiary, dose=dose - 1)
         .first()
     )
     previous_dose_check(previous, dose=dose, vaccine=vaccine, when=when)
@@ -379,9 +380,7 @@ def vaccination_void(*, vaccination: Vaccination, reason: str, user=None) -> Vac
         record = Vaccination.objects.select_for_update().get(pk=vaccination.pk)
         if record.voided_at:
             raise Conflict(reasons.reason(gettext_noop("This dose was already voided.")), code="already_voided")
-        later = Vaccination.objects.filter(
-            beneficiary_id=record.beneficiary_id, dose__gt=record.dose, voided_at__isnull=True
-        ).exists()
+        later = Vaccination.objects.live().filter(beneficiary_id=record.beneficiary_id, dose__gt=record.dose).exists()
         if later:
             raise RuleBroken(
                 reasons.reason(gettext_noop("A later dose is recorded; void that one first.")),

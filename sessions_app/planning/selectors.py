@@ -55,7 +55,7 @@ def previous_dose_cutoff(session: Session) -> dt.datetime:
 
 
 def _live_doses(dose: int) -> QuerySet[Vaccination]:
-    return Vaccination.objects.filter(beneficiary=OuterRef("pk"), dose=dose, voided_at__isnull=True)
+    return Vaccination.objects.live().filter(beneficiary=OuterRef("pk"), dose=dose)
 
 
 def session_list_queryset(session: Session) -> QuerySet[Beneficiary]:
@@ -76,7 +76,7 @@ def session_list_queryset(session: Session) -> QuerySet[Beneficiary]:
         )
         due &= Exists(previous_ok)
     return (
-        Beneficiary.objects.filter(merged_into__isnull=True)
+        Beneficiary.objects.live()
         .annotate(
             here_id=Subquery(here.values("pk")[:1]),
             here_at=Subquery(here.values("administered_at")[:1]),
@@ -134,8 +134,10 @@ def why_on_list(*, session: Session, beneficiary: Beneficiary) -> Explanation:
             _("This record was merged into %(ref)s; look that person up instead.")
             % {"ref": beneficiary.merged_into.reference_id},
         )
-    doses = Vaccination.objects.select_related("centre", "vaccine").filter(
-        beneficiary=beneficiary, dose=session.dose, voided_at__isnull=True
+    doses = (
+        Vaccination.objects.live()
+        .select_related("centre", "vaccine")
+        .filter(beneficiary=beneficiary, dose=session.dose)
     )
     if (done := doses.first()) is not None:
         facts = {"dose": done.dose, "date": _day(done.administered_at), "centre": done.centre.name}
