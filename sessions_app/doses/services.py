@@ -394,36 +394,17 @@ def vaccination_void(*, vaccination: Vaccination, reason: str, user=None) -> Vac
 
 
 def walk_in_record(
-    *,
-    session: Session,
-    given_by: User | None,
-    name: str,
-    gender: str,
-    birth_year: int,
-    phone: str,
-    id_type: str,
-    id_number: str,
-    category: str,
-    lot_number: str = "",
+    *, session: Session, given_by: User | None, lot_number: str = "", **person: Any
 ) -> tuple[Beneficiary, Vaccination]:
-    """Register a person who walked in to `session` (in its centre's district, that centre
-    preferred) and record the session's dose for them: both or neither. Raises what
-    beneficiary_create (Conflict `duplicate_identity` with the existing reference id, an
-    invalid field) and vaccination_record raise; then nothing is saved."""
+    """Register a person who walked in to `session` (`person`: beneficiary_create's fields
+    but the place; in the centre's district, that centre preferred) and record the
+    session's dose for them: both or neither. Raises what beneficiary_create (Conflict
+    `duplicate_identity` with the existing reference id, an invalid field) and
+    vaccination_record raise; then nothing is saved."""
     centre = session.centre
     with transaction.atomic():
-        person = beneficiary_create(
-            name=name,
-            gender=gender,
-            birth_year=birth_year,
-            phone=phone,
-            id_type=id_type,
-            id_number=id_number,
-            category=category,
-            district=centre.district,
-            preferred_centre=centre,
-        )
+        registered = beneficiary_create(district=centre.district, preferred_centre=centre, **person)
         record, _created = vaccination_record_in_session(
-            session=session, beneficiary=person, source=Source.FORM, lot_number=lot_number, given_by=given_by
+            session=session, beneficiary=registered, source=Source.FORM, lot_number=lot_number, given_by=given_by
         )
-    return person, record
+    return registered, record
