@@ -23,8 +23,9 @@ run: venv
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The whole suite. With DATABASE_URL / REDIS_URL set it runs on PostgreSQL and Redis
-# (as CI does); without them the PostgreSQL- and Redis-only tests are skipped locally
-# (and fail in CI, where CI=true).
+# (as CI's second leg does); without them the PostgreSQL- and Redis-only tests are
+# skipped. With CI=true any skip fails (tests/conftest.py). PYTEST_ARGS goes to pytest,
+# e.g. PYTEST_ARGS="-n 2" (pytest-xdist) or -m "not postgres and not redis".
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -17,6 +17,7 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.db import close_old_connections, transaction
+from django.test import override_settings
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
@@ -34,11 +35,16 @@ from covax.wsgi import application
 from tests.base import WorldMixin
 from tests.factories import BeneficiaryFactory, SessionFactory, aadhaar_number
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+# The schema is fetched while this module is collected, where the database is off
+# limits. On the embedded default (background work on a thread) a web process's first
+# request looks for uploads to resume (beneficiaries.tasks), which needs the database:
+# fetch it as a process with a broker does, which looks for nothing.
+with override_settings(COVAX_BACKGROUND="celery"):
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+    # An anonymous caller meets 401 whatever the body: a few cases per operation are enough.
+    anonymous_schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 # Requests with methods a path does not have only meet the router's 405: not worth the time.
 schema.config.phases.coverage.unexpected_methods = set()
-# An anonymous caller meets 401 whatever the body: a few cases per operation are enough.
-anonymous_schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 anonymous_schema.config.phases.coverage.enabled = False
 CHECKS = [
     not_a_server_error,

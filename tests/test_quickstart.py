@@ -19,6 +19,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# How long one request may take. These tests are about what the embedded default does,
+# not how fast (bench/ measures that): a sign-in's password hash shares the CPU with the
+# background thread's upload or duplicate scan, and with whatever else the machine runs
+# (CI runs the suite on two processes), so a few seconds are not a failure.
+TIMEOUT = 30
 
 
 def free_port() -> int:
@@ -78,16 +83,16 @@ def test_it_serves_the_portal_on_the_embedded_default(tmp_path):
     try:
         assert health["checks"]["database"] == "ok"
         assert health["checks"]["broker"].startswith("not configured")
-        page = urllib.request.urlopen(f"{base}/login/", timeout=5).read().decode()
+        page = urllib.request.urlopen(f"{base}/login/", timeout=TIMEOUT).read().decode()
         assert "<form" in page and "csrfmiddlewaretoken" in page
         req = urllib.request.Request(
             f"{base}/api/v1/auth/token/",
             data=json.dumps({"username": "hisar_officer", "password": "covax-demo-2021"}).encode(),
             headers={"Content-Type": "application/json"},
         )
-        token = json.load(urllib.request.urlopen(req, timeout=5))["token"]
+        token = json.load(urllib.request.urlopen(req, timeout=TIMEOUT))["token"]
         req = urllib.request.Request(f"{base}/api/v1/beneficiaries/", headers={"Authorization": f"Token {token}"})
-        assert json.load(urllib.request.urlopen(req, timeout=5))["count"] == 200
+        assert json.load(urllib.request.urlopen(req, timeout=TIMEOUT))["count"] == 200
         _upload_runs_in_the_background(base, token)
         _staff_mark_a_dose(base)
     finally:
@@ -99,7 +104,8 @@ def _api(base: str, path: str, token: str, body: dict | None = None) -> tuple[in
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     try:
-        with urllib.request.urlopen(urllib.request.Request(base + path, data=data, headers=headers), timeout=10) as r:
+        request = urllib.request.Request(base + path, data=data, headers=headers)
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as r:
             return r.status, json.load(r)
     except urllib.error.HTTPError as exc:
         return exc.code, json.load(exc)
@@ -113,7 +119,7 @@ def _staff_mark_a_dose(base: str) -> None:
         data=json.dumps({"username": "jindal_staff", "password": "covax-demo-2021"}).encode(),
         headers={"Content-Type": "application/json"},
     )
-    token = json.load(urllib.request.urlopen(req, timeout=5))["token"]
+    token = json.load(urllib.request.urlopen(req, timeout=TIMEOUT))["token"]
     _, me = _api(base, "/api/v1/users/", token)
     centre = me["results"][0]["centre"]
     _, vaccines = _api(base, "/api/v1/vaccines/", token)
@@ -150,7 +156,9 @@ def _upload_runs_in_the_background(base: str, token: str) -> None:
     from tests.uploads import csv_bytes, person_rows
 
     headers = {"Authorization": f"Token {token}"}
-    districts = json.load(urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/districts/", headers=headers)))
+    districts = json.load(
+        urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/districts/", headers=headers), timeout=TIMEOUT)
+    )
     body, content_type = _multipart(
         {"kind": "beneficiaries", "district": str(districts["results"][0]["id"])},
         "list.csv",
@@ -166,7 +174,7 @@ def _upload_runs_in_the_background(base: str, token: str) -> None:
     seen = set()
     for _ in range(600):
         req = urllib.request.Request(f"{base}/api/v1/uploads/{upload['id']}/", headers=headers)
-        upload = json.load(urllib.request.urlopen(req, timeout=5))
+        upload = json.load(urllib.request.urlopen(req, timeout=TIMEOUT))
         seen.add(upload["progress"])
         if upload["status"] in ("succeeded", "failed"):
             break
@@ -183,11 +191,11 @@ def _the_officer_sees_it_on_the_upload_page(base: str, upload_id: int) -> None:
     import urllib.parse
 
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    login = browser.open(f"{base}/login/", timeout=5).read().decode()
+    login = browser.open(f"{base}/login/", timeout=TIMEOUT).read().decode()
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login).group(1)
     form = {"csrfmiddlewaretoken": csrf, "username": "hisar_officer", "password": "covax-demo-2021"}
-    browser.open(f"{base}/login/", data=urllib.parse.urlencode(form).encode(), timeout=10)
-    page = browser.open(f"{base}/uploads/{upload_id}/", timeout=5).read().decode()
+    browser.open(f"{base}/login/", data=urllib.parse.urlencode(form).encode(), timeout=TIMEOUT)
+    page = browser.open(f"{base}/uploads/{upload_id}/", timeout=TIMEOUT).read().decode()
     assert 'data-status="succeeded"' in page and 'hx-trigger="every 1s"' not in page
     assert 'id="count-total">3000<' in page and 'aria-valuenow="100"' in page
 
