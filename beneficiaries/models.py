@@ -119,6 +119,22 @@ class Beneficiary(models.Model):
             # Duplicate detection blocks on phone and on birth year within a district.
             models.Index(fields=["phone"], name="beneficiary_phone_idx"),
             models.Index(fields=["district", "birth_year"], name="beneficiary_district_year_idx"),
+            # Automatic allocation (sessions_app.planning.services.next_due) reads the people
+            # due in a district in registration (id) order and stops when the session's
+            # places are filled: (district, id) hands them over in that order, so the
+            # database reads about as many entries as there are places instead of reading
+            # and sorting the district. Category, birth year and preferred centre follow as
+            # keys so that the session's filters are read from the index too (an index-only
+            # scan: no visit to the table for each person passed over); after the unique id
+            # they never change the order, and as leading keys they would break it (several
+            # categories, a range of years). Keys rather than INCLUDE, which SQLite lacks.
+            # Only live people (merged_into IS NULL), the query's own condition: merged
+            # records are never allocated.
+            models.Index(
+                fields=["district", "id", "category", "birth_year", "preferred_centre"],
+                condition=Q(merged_into__isnull=True),
+                name="beneficiary_live_district_idx",
+            ),
         ]
 
     def __str__(self) -> str:

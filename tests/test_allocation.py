@@ -4,16 +4,25 @@ is never oversold (SPEC §3 Sessions, guard 3)."""
 from __future__ import annotations
 
 import threading
+from unittest import mock
 
 import pytest
 from django.db import connection
 from django.test import TransactionTestCase
+from django.test.utils import CaptureQueriesContext
 
+from beneficiaries.models import Beneficiary
 from sessions_app.models import Allocation, Session
-from sessions_app.planning.services import allocation_create
+from sessions_app.planning import services
+from sessions_app.planning.services import allocation_create, session_update
 from tests.base import ApiTestCase, WorldMixin
 from tests.factories import BeneficiaryFactory, CentreFactory, DistrictFactory, SessionFactory, VaccineFactory
 from tests.guard import give, people, session_at
+
+
+def crowd(n: int, **fields) -> list[Beneficiary]:
+    """n people in one statement, in registration (id) order."""
+    return Beneficiary.objects.bulk_create(BeneficiaryFactory.build_batch(n, **fields))
 
 
 class AllocationTestCase(ApiTestCase):
@@ -57,6 +66,11 @@ class AllocationTestCase(ApiTestCase):
         detail = {s["reference_id"]: s["detail"] for s in r.json()["skipped"]}[done.reference_id]
         self.assertIn("Sevak Sabha Hospital", detail)
         self.assertEqual(r.json()["allocated"], [])
+        self.assertEqual(
+            r.json()["skipped_count"],
+            {"already_vaccinated": 1, "allocated_elsewhere": 1, "ineligible": 1, "not_found": 1},
+        )
+        self.assertTrue(r.json()["skipped_count_exact"])
 
     def test_it_skips_people_not_yet_due_for_dose_two(self):
         session = session_at(self.centre_a, self.covishield, dose=2, capacity=5)
@@ -78,6 +92,7 @@ class AllocationTestCase(ApiTestCase):
         r = self.allocate({"beneficiaries": [p.reference_id for p in batch]})
         self.assertEqual(len(r.json()["allocated"]), 5)
         self.assertEqual([s["reason"] for s in r.json()["skipped"]], ["capacity_full", "capacity_full"])
+        self.assertEqual(r.json()["skipped_count"], {"capacity_full": 2})
 
     def test_it_allocates_automatically_preferred_centre_first(self):
         plain = people(4, district=self.hisar)
@@ -93,6 +108,105 @@ class AllocationTestCase(ApiTestCase):
         self.assertNotIn(vaccinated.reference_id, allocated)
         self.assertEqual([s["reason"] for s in r.json()["skipped"]], ["capacity_full"])
         self.assertTrue(set(allocated[2:]) < {p.reference_id for p in plain})
+
+    def test_it_auto_allocates_those_who_chose_the_centre_then_in_registration_order(self):
+        plain = people(6, district=self.hisar)
+        chose = people(2, district=self.hisar, preferred_centre=self.centre_a)
+        chose_another = people(1, district=self.hisar, preferred_centre=self.centre_a2)
+        r = self.allocate({"auto": True})  # 5 places
+        self.assertEqual(r.json()["allocated"], [p.reference_id for p in chose + plain[:3]])
+        next_in_line = [p.reference_id for p in plain[3:] + chose_another]
+        self.assertEqual([s["reference_id"] for s in r.json()["skipped"]], next_in_line)
+        self.assertEqual(r.json()["skipped_count"], {"capacity_full": 4})
+
+    def test_it_auto_allocates_a_person_whose_earlier_list_for_this_dose_was_cancelled(self):
+        person = people(1, district=self.hisar)[0]
+        first = session_at(self.centre_a2, self.covishield)
+        allocation_create(session=first, reference_ids=[person.reference_id])
+        give(person, dose=1, vaccine=self.covishield, centre=self.centre_a2, days=30, session=first)
+        cancelled = session_at(self.centre_a2, self.covishield, dose=2)
+        allocation_create(session=cancelled, reference_ids=[person.reference_id])
+        session_update(session=cancelled, status="cancelled")
+        # An active allocation for dose 1 and a cancelled one for dose 2: still due for dose 2.
+        again = session_at(self.centre_a, self.covishield, dose=2)
+        self.assertEqual(allocation_create(session=again, auto=True).allocated, [person.reference_id])
+
+    def auto_in_a_new_district(self, due: int, capacity: int = 10) -> Session:
+        district = DistrictFactory(state=self.haryana)
+        session = session_at(CentreFactory(district=district), self.covishield, capacity=capacity)
+        crowd(due, district=district)
+        return session
+
+    def test_it_auto_allocates_with_the_same_queries_for_50_or_500_due(self):
+        few, many = self.auto_in_a_new_district(50), self.auto_in_a_new_district(500)
+        api = self.client_for(self.haryana_admin)
+
+        def auto(session):
+            r = api.post(f"/api/v1/sessions/{session.pk}/allocate/", {"auto": True}, format="json")
+            self.assertEqual(r.status_code, 200, r.content)
+            return r.json()
+
+        with CaptureQueriesContext(connection) as queries:
+            for_few = auto(few)
+        with self.assertNumQueries(len(queries)):
+            for_many = auto(many)
+        self.assertEqual((for_few["allocated_count"], for_many["allocated_count"]), (10, 10))
+        self.assertEqual(for_few["skipped_count"], {"capacity_full": 40})
+        self.assertEqual(for_many["skipped_count"], {"capacity_full": 490})
+        self.assertTrue(for_many["skipped_count_exact"])
+
+    def test_it_reads_only_the_free_places_and_a_margin_of_those_due(self):
+        session = self.auto_in_a_new_district(500)
+        crowd_ids = list(Beneficiary.objects.filter(district=session.centre.district).order_by("pk"))
+        read = 10 + services.auto_margin(10)  # 21: ten places, eleven more in case some are no longer due
+        statements = []
+
+        def record(execute, sql, params, many, context):
+            statements.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            result = allocation_create(session=session, auto=True)
+        people_read = [(sql, params) for sql, params in statements if '"beneficiaries_beneficiary"' in sql]
+        self.assertEqual(len(people_read), 3, people_read)
+        (ordered, _), (counted, _), (locked, lock_params) = people_read
+        self.assertIn("UNION ALL", ordered)
+        self.assertTrue(ordered.endswith(f"LIMIT {read}"), ordered)  # the first 21 due, in order
+        self.assertIn("COUNT(*)", counted)
+        self.assertIn(f"LIMIT {read + services.AUTO_COUNT_BOUND}", counted)  # a bounded count, no rows
+        self.assertEqual(len(lock_params), read)  # only those are locked and checked
+        self.assertEqual(result.allocated, [p.reference_id for p in crowd_ids[:10]])
+        self.assertEqual([s.reference_id for s in result.skipped], [p.reference_id for p in crowd_ids[10:read]])
+        self.assertEqual(result.skipped_count, {"capacity_full": 490})
+
+    def test_it_answers_counts_per_reason_and_names_only_the_first_few(self):
+        people(30, district=self.hisar)
+        with mock.patch.object(services, "AUTO_NAMED_SKIPS", 3), mock.patch.object(services, "AUTO_COUNT_BOUND", 5):
+            r = self.allocate({"auto": True})  # 5 places: 15 read, then 5 more counted and the count stops
+        body = r.json()
+        self.assertEqual(set(body), {"allocated", "allocated_count", "skipped_count", "skipped_count_exact", "skipped"})
+        self.assertEqual(body["allocated_count"], 5)
+        self.assertEqual(body["skipped_count"], {"capacity_full": 15})
+        self.assertFalse(body["skipped_count_exact"])  # 15 or more
+        self.assertEqual(len(body["skipped"]), 3)
+        self.assertEqual(set(body["skipped"][0]), {"reference_id", "reason", "detail"})
+        self.assertEqual(body["skipped"][0]["detail"], "The session is full.")
+
+    def test_it_reports_people_found_no_longer_due_under_the_locks(self):
+        due = people(3, district=self.hisar)
+        done_meanwhile = people(1, district=self.hisar)[0]
+        read = services.next_due
+
+        def read_then_dose_recorded(session, n):
+            ids = read(session, n)
+            give(done_meanwhile, dose=1, vaccine=self.covishield, centre=self.centre_a2)
+            return ids
+
+        with mock.patch.object(services, "next_due", read_then_dose_recorded):
+            result = allocation_create(session=self.session, auto=True)
+        self.assertEqual(result.allocated, [p.reference_id for p in due])
+        self.assertEqual(result.skipped_count, {"already_vaccinated": 1})
+        self.assertEqual([s.reference_id for s in result.skipped], [done_meanwhile.reference_id])
 
     def test_it_is_idempotent_for_the_same_list(self):
         a = people(1, district=self.hisar)[0]

@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from unittest import mock
 
 from django.test import TestCase
 from django.utils import timezone
 
 from sessions_app.models import Allocation, Centre, Session
+from sessions_app.planning import services
 from sessions_app.planning.services import allocation_create
 from tests.base import WorldMixin
 from tests.factories import BeneficiaryFactory, SessionFactory
@@ -215,6 +217,35 @@ class OfficerPagesTestCase(WorldMixin, TestCase):
         self.assertContains(r, 'data-reason="not_found"')
         self.assertContains(r, "Jindal Hospital")  # where the dose was given
         self.assertTrue(Allocation.objects.filter(session=session, beneficiary=fresh).exists())
+        self.assertEqual(r.context["skip_counts"][0]["count"], 1)
+        self.assertContains(r, "2 skipped, and why")
+        self.assertContains(r, "Each of them")  # a list names every one skipped
+
+    def allocate_auto_beyond_the_places(self):
+        """One place, 25 people due: 11 read, 3 more counted before the count stops; 2 named."""
+        session = SessionFactory(centre=self.centre_a2, vaccine=self.covishield, capacity=1)
+        BeneficiaryFactory.create_batch(25, district=self.hisar)
+        with mock.patch.object(services, "AUTO_NAMED_SKIPS", 2), mock.patch.object(services, "AUTO_COUNT_BOUND", 3):
+            return self.client.post(f"/sessions/{session.pk}/allocate/", {"action": "auto"})
+
+    def test_it_shows_skips_counted_per_reason_and_names_the_first_few(self):
+        r = self.allocate_auto_beyond_the_places()
+        self.assertContains(r, "1 person allocated")
+        self.assertContains(r, "13 or more skipped, and why")
+        self.assertContains(
+            r, '<tr data-reason="capacity_full"><td>No place left</td><td>13 or more</td></tr>', html=True
+        )
+        self.assertContains(r, "<caption>The first 2 of them</caption>", html=True)
+        self.assertEqual(len(r.context["result"].skipped), 2)
+        self.assertContains(r, 'data-reason="capacity_full"', count=3)  # one count, two named
+
+    def test_it_shows_skip_counts_in_hindi(self):
+        self.client.cookies["django_language"] = "hi"
+        r = self.allocate_auto_beyond_the_places()
+        self.assertContains(r, "13 या अधिक छूटे, और क्यों")
+        self.assertContains(r, "कोई स्थान ख़ाली नहीं")
+        self.assertContains(r, "उनमें से पहले 2")
+        self.assertContains(r, "पहले वे जिन्होंने यह केंद्र चुना")
 
     def test_it_allocates_automatically(self):
         session = SessionFactory(centre=self.centre_a2, vaccine=self.covishield, capacity=10)

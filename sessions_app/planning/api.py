@@ -123,25 +123,41 @@ class AllocateInSerializer(serializers.Serializer):
 
 class SkipSerializer(serializers.Serializer):
     reference_id = serializers.CharField()
-    reason = serializers.ChoiceField(
-        choices=[
-            "already_vaccinated",
-            "allocated_elsewhere",
-            "already_allocated",
-            "not_due",
-            "ineligible",
-            "capacity_full",
-            "not_found",
-            "merged",
-        ]
-    )
+    reason = serializers.ChoiceField(choices=list(services.SKIP_REASONS))
     detail = serializers.CharField()
+
+
+# People skipped, per reason: one integer per reason that occurred (the others are left out).
+SkippedCountSerializer = type(
+    "SkippedCountSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "How many people were skipped, per reason; a reason nobody was skipped for is left out.",
+        **{
+            reason: serializers.IntegerField(required=False, min_value=1, help_text=label)
+            for reason, label in services.SKIP_REASONS.items()
+        },
+    },
+)
 
 
 class AllocateOutSerializer(serializers.Serializer):
     allocated = serializers.ListField(child=serializers.CharField(), help_text="Reference ids allocated now.")
     allocated_count = serializers.IntegerField()
-    skipped = SkipSerializer(many=True)
+    skipped_count = SkippedCountSerializer()
+    skipped_count_exact = serializers.BooleanField(
+        help_text=(
+            "False when a count stopped at its bound and is the least it can be: `auto` counts the people due "
+            f"whom it did not read (`capacity_full`) up to {services.AUTO_COUNT_BOUND:,} beyond those it read."
+        )
+    )
+    skipped = SkipSerializer(
+        many=True,
+        help_text=(
+            "Skipped people, each with the reason: every one for a list of reference ids; for `auto`, the first "
+            f"{services.AUTO_NAMED_SKIPS} (the people due it did not read are counted in `skipped_count`, not named)."
+        ),
+    )
 
 
 class WhySerializer(serializers.Serializer):
@@ -165,6 +181,8 @@ class SessionListActions:
                 value={
                     "allocated": ["31948613005647"],
                     "allocated_count": 1,
+                    "skipped_count": {"already_vaccinated": 1},
+                    "skipped_count_exact": True,
                     "skipped": [
                         {
                             "reference_id": "20417763002291",
@@ -174,11 +192,33 @@ class SessionListActions:
                     ],
                 },
             ),
+            OpenApiExample(
+                "Automatically, more due than places",
+                response_only=True,
+                value={
+                    "allocated": ["31948613005647", "20417763002291"],
+                    "allocated_count": 2,
+                    "skipped_count": {"capacity_full": 10012},
+                    "skipped_count_exact": False,
+                    "skipped": [
+                        {
+                            "reference_id": "40815530011872",
+                            "reason": "capacity_full",
+                            "detail": "The session is full.",
+                        }
+                    ],
+                },
+            ),
         ],
     )
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None):
-        """Put people on the session's list, by reference id or `auto` from those due; every skip says why."""
+        """Put people on the session's list, by reference id or `auto` from those due.
+
+        Skipped people are counted per reason (`skipped_count`) and named with the reason
+        (`skipped`): all of them for a list, the first few for `auto`. `auto` takes those who
+        chose this centre first, then everyone else due in the district, each in the order
+        they registered; it reads about as many people as there are free places."""
         session = self.get_object()
         body = AllocateInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -189,8 +229,7 @@ class SessionListActions:
             auto=body.validated_data["auto"],
             within=scoped(Beneficiary.objects.all(), request.user),
         )
-        out = {"allocated": result.allocated, "allocated_count": len(result.allocated), "skipped": result.skipped}
-        return Response(AllocateOutSerializer(out).data)
+        return Response(AllocateOutSerializer(result).data)
 
     @extend_schema(
         responses={200: ListEntrySerializer(many=True)},

@@ -8,10 +8,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Case, Exists, OuterRef, When
+from django.db import connections, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from beneficiaries.models import Beneficiary
 from covax import reasons
@@ -68,14 +68,60 @@ def session_create(
 @dataclass(frozen=True)
 class Skip:
     reference_id: str
-    reason: str  # already_vaccinated | allocated_elsewhere | already_allocated | not_due | ineligible | ...
+    reason: str  # one of SKIP_REASONS
     detail: str
+
+
+# Why a person was not allocated, and its name on the allocate page.
+SKIP_REASONS = {
+    "already_vaccinated": gettext_lazy("Already vaccinated with this dose"),
+    "allocated_elsewhere": gettext_lazy("On another session's list for this dose"),
+    "already_allocated": gettext_lazy("Already on this list"),
+    "not_due": gettext_lazy("Not yet due"),
+    "ineligible": gettext_lazy("Not eligible for this session"),
+    "capacity_full": gettext_lazy("No place left"),
+    "not_found": gettext_lazy("Not found in your area"),
+    "merged": gettext_lazy("Merged into another person"),
+}
+
+# An automatic allocation names this many skipped people; the others are counted.
+AUTO_NAMED_SKIPS = 20
+# ... and counts the due people it did not read up to this many ("10,000 or more").
+AUTO_COUNT_BOUND = 10_000
+
+
+def auto_margin(room: int) -> int:
+    """How many people beyond the free places an automatic allocation reads: those who
+    turn out not to be due under the row locks (a dose recorded, a place taken elsewhere
+    or a merge in the moment between the read and the locks) are replaced from these."""
+    return room // 10 + 10
 
 
 @dataclass
 class AllocationResult:
+    """Who was allocated, and who was skipped: counted per reason, and named (every one
+    for a list of reference ids, which the caller named; the first `named_limit` for an
+    automatic allocation, which would otherwise name a district)."""
+
     allocated: list[str] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    skipped_count: dict[str, int] = field(default_factory=dict)
+    # False when a count stopped at its bound: then it is a lower bound (auto's capacity_full).
+    skipped_count_exact: bool = True
+    named_limit: int | None = field(default=None, repr=False)
+
+    @property
+    def allocated_count(self) -> int:
+        return len(self.allocated)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped_count.values())
+
+    def skip(self, skip: Skip) -> None:
+        self.skipped_count[skip.reason] = self.skipped_count.get(skip.reason, 0) + 1
+        if self.named_limit is None or len(self.skipped) < self.named_limit:
+            self.skipped.append(skip)
 
 
 def _age_ok(session: Session, birth_year: int) -> bool:
@@ -87,7 +133,7 @@ def due_candidates(session: Session) -> Any:
     """People of the centre's district who are due for this session: the right category
     and age, no dose of this number, no active allocation for it, and (dose ≥ 2) the
     previous dose of the same vaccine at least the minimum interval before the date.
-    Preferred centre first, then in the order they were registered."""
+    Unordered: `next_due` reads them in the order they are served."""
     people = Beneficiary.objects.live().filter(district_id=session.centre.district_id)
     if session.categories:
         people = people.filter(category__in=session.categories)
@@ -95,16 +141,46 @@ def due_candidates(session: Session) -> Any:
     if session.max_age is not None:
         people = people.filter(birth_year__gte=session.date.year - session.max_age)
     doses = Vaccination.objects.live().filter(beneficiary=OuterRef("pk"))
-    people = people.exclude(Exists(doses.filter(dose=session.dose))).exclude(
-        allocations__dose=session.dose, allocations__status=AllocationStatus.ACTIVE
-    )
+    # One EXISTS for "an active allocation for this dose" (an exclude() across the
+    # relation would test "an allocation for this dose" and "an active allocation" apart,
+    # and leave out a person whose earlier list for this dose was cancelled).
+    allocated = Allocation.objects.filter(beneficiary=OuterRef("pk"), dose=session.dose, status=AllocationStatus.ACTIVE)
+    people = people.exclude(Exists(doses.filter(dose=session.dose))).exclude(Exists(allocated))
     if session.dose > 1:
         previous = doses.filter(
             dose=session.dose - 1, vaccine=session.vaccine_id, administered_at__lt=previous_dose_cutoff(session)
         )
         people = people.filter(Exists(previous))
-    preferred_first = Case(When(preferred_centre_id=session.centre_id, then=0), default=1)
-    return people.order_by(preferred_first, "id")
+    return people
+
+
+def next_due(session: Session, n: int) -> list[int]:
+    """The ids of the first `n` people due for `session`, in the order they are served:
+    those who chose the session's centre first, then everyone else; each group in the
+    order they registered (id). First come, first served: nobody moves up but by waiting
+    (people registered by one upload come in identity-key order, which no one chooses),
+    and it is the order of the index that serves it.
+
+    One statement of two reads, each ordered by id and limited to `n`, so the database
+    stops after `n` people of each group instead of sorting the district.
+    beneficiary_live_district_idx (district, id, then the columns a session filters on)
+    serves both, or the preferred-centre index the first when few chose the centre. Each
+    read is a derived table because SQLite takes no LIMIT in the parts of a UNION (Django
+    refuses to slice them there): the same statement on both databases."""
+    due = due_candidates(session).values_list("pk", flat=True)
+    chose = due.filter(preferred_centre_id=session.centre_id).order_by("pk")[:n]
+    others = due.exclude(preferred_centre_id=session.centre_id).order_by("pk")[:n]
+    (chose_sql, chose_params), (others_sql, others_params) = (
+        part.query.get_compiler(using=due.db).as_sql() for part in (chose, others)
+    )
+    sql = (
+        f'SELECT "pk" FROM (SELECT "pk", 0 AS "turn" FROM ({chose_sql}) AS "chose"'
+        f' UNION ALL SELECT "pk", 1 AS "turn" FROM ({others_sql}) AS "others") AS "due"'
+        f' ORDER BY "turn", "pk" LIMIT {int(n)}'
+    )
+    with connections[due.db].cursor() as cursor:
+        cursor.execute(sql, (*chose_params, *others_params))
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 class _Facts:
@@ -167,7 +243,12 @@ def allocation_create(
     """Allocate people to `session`, by reference id or automatically from those due.
 
     `within` limits whom a reference id may name (the caller's scope); unknown ones are
-    skipped as `not_found`. Every skip carries a reason. Capacity is never oversold.
+    skipped as `not_found`. Every skip is counted with its reason; a list's skips are all
+    named, auto's first AUTO_NAMED_SKIPS. Capacity is never oversold.
+
+    Auto costs the seats, not the district: it reads the first free places + margin
+    people due (`next_due`), and counts the due people it did not read up to
+    AUTO_COUNT_BOUND, so its statements are the same for fifty people due or a million.
     """
     if session.status in (SessionStatus.CANCELLED, SessionStatus.CLOSED):
         raise RuleBroken(
@@ -177,25 +258,24 @@ def allocation_create(
             ),
             code="session_closed",
         )
-    result = AllocationResult()
     if auto:
-        due = list(due_candidates(session).values_list("pk", flat=True))
-        # Only as many as might fit are locked; the rest are reported as capacity_full.
+        result = AllocationResult(named_limit=AUTO_NAMED_SKIPS)
         room = max(session.capacity - session.allocated_count, 0)
-        ids, overflow = due[: room + room // 10 + 10], due[room + room // 10 + 10 :]
+        ids = next_due(session, room + auto_margin(room))
+        # Counted before the locks are taken, so they are held no longer than before.
+        due_seen = due_candidates(session).values("pk")[: len(ids) + AUTO_COUNT_BOUND].count()
     else:
+        result = AllocationResult()
         wanted = list(dict.fromkeys(r.strip() for r in reference_ids or [] if r and r.strip()))
         found = dict(
             (within if within is not None else Beneficiary.objects)
             .filter(reference_id__in=wanted)
             .values_list("reference_id", "pk")
         )
-        result.skipped += [
-            Skip(r, "not_found", reasons.reason(gettext_noop("No such person in your area.")))
-            for r in wanted
-            if r not in found
-        ]
-        ids, overflow = [found[r] for r in wanted if r in found], []
+        for r in wanted:
+            if r not in found:
+                result.skip(Skip(r, "not_found", reasons.reason(gettext_noop("No such person in your area."))))
+        ids = [found[r] for r in wanted if r in found]
     # Lock order: people (by id), then the session. Dose recording locks a person and
     # then touches sessions too, so every path takes locks in this order and two of
     # them can never deadlock. The person locks make a person allocated to two
@@ -211,13 +291,16 @@ def allocation_create(
         if reason is None and len(chosen) >= room:
             reason = ("capacity_full", reasons.reason(gettext_noop("The session is full.")))
         if reason:
-            if not auto or reason[0] == "capacity_full":
-                result.skipped.append(Skip(person.reference_id, *reason))
+            result.skip(Skip(person.reference_id, *reason))
             continue
         chosen.append(person)
-    if overflow:
-        refs = Beneficiary.objects.filter(pk__in=overflow).values_list("reference_id", flat=True)
-        result.skipped += [Skip(r, "capacity_full", reasons.reason(gettext_noop("The session is full."))) for r in refs]
+    if auto and len(chosen) >= room:
+        # The session is full: the due people not read did not fit either. Unnamed, and
+        # counted only up to the bound (then the count is a lower bound).
+        unread = max(due_seen - len(ids), 0)
+        if unread:
+            result.skipped_count["capacity_full"] = result.skipped_count.get("capacity_full", 0) + unread
+        result.skipped_count_exact = due_seen < len(ids) + AUTO_COUNT_BOUND
     Allocation.objects.bulk_create(
         [Allocation(session=locked, beneficiary=p, dose=locked.dose, created_by=_user(user)) for p in chosen]
     )

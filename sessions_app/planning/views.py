@@ -20,7 +20,7 @@ from sessions_app.forms import AllocateForm, SessionPlanForm, WhyForm, add_servi
 from sessions_app.models import Centre, Session
 from sessions_app.planning import services
 from sessions_app.planning.selectors import why_on_list
-from sessions_app.planning.services import allocation_create
+from sessions_app.planning.services import SKIP_REASONS, AllocationResult, allocation_create
 from sessions_app.views import require_perm
 
 
@@ -89,6 +89,23 @@ def _week_url(day: dt.date) -> str:
     return f"{reverse('officer_sessions')}?week={day.isoformat()}"
 
 
+def _skip_counts(result: AllocationResult | None) -> list[dict]:
+    """The skipped people per reason, in the reasons' order, for the allocate page. A count
+    that stopped at its bound (auto's "no place left") is shown as "N or more"."""
+    if result is None:
+        return []
+    return [
+        {
+            "reason": reason,
+            "label": label,
+            "count": result.skipped_count[reason],
+            "at_least": reason == "capacity_full" and not result.skipped_count_exact,
+        }
+        for reason, label in SKIP_REASONS.items()
+        if result.skipped_count.get(reason)
+    ]
+
+
 @require_http_methods(["GET", "POST"])
 @require_perm("covax.allocate")
 def session_allocate(request, pk: int):
@@ -139,6 +156,7 @@ def session_allocate(request, pk: int):
         "form": form,
         "why_form": why_form,
         "result": result,
+        "skip_counts": _skip_counts(result),
         "explanation": explanation,
         "free": max(session.capacity - session.allocated_count, 0),
     }

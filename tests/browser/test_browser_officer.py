@@ -57,6 +57,7 @@ def test_it_lets_an_officer_plan_sessions_and_allocate(open_page, world):
     page.wait_for_selector("#allocation-result")
     assert "4 people allocated" in page.inner_text("#allocation-result")
     assert page.locator("#skipped tr[data-reason=capacity_full]").count() == 2
+    assert page.inner_text("#skipped-count tr[data-reason=capacity_full]").split() == ["No", "place", "left", "2"]
     assert "5 of 5 places allocated" in page.inner_text("#capacity")
     assert Allocation.objects.filter(session=session).count() == 5
 
