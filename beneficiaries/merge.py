@@ -84,7 +84,7 @@ def _lock_pair(candidate: DuplicateCandidate) -> tuple[DuplicateCandidate, Benef
 
     The candidate lock makes two officers deciding the same pair queue up (the second
     sees the first one's decision). The people locks are the same row locks that dose
-    recording takes (sessions_app.services.vaccination_record), so no dose can be
+    recording takes (sessions_app.doses.services.vaccination_record), so no dose can be
     recorded for either person while their doses move, and id order means two merges
     sharing a person can never deadlock each other.
     """

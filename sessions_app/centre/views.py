@@ -1,7 +1,7 @@
 """Centre staff pages: today's sessions, the session list with instant search, verify
 by ID, mark a dose in one step, walk-ins, adverse events and undo.
 
-Every dose goes through sessions_app.services.vaccination_record (source "form"),
+Every dose goes through sessions_app.doses.services.vaccination_record (source "form"),
 exactly as the API's does.
 """
 

@@ -448,7 +448,7 @@ def _on_allocation(sender, instance: Allocation, **kwargs) -> None:
 
 
 def invalidate_session(session_id: int) -> None:
-    """Seats of a session moved (sessions_app.services.session_seats_move)."""
+    """Seats of a session moved (sessions_app.seats.session_seats_move)."""
     invalidate(Session.objects.filter(pk=session_id).values_list("centre__district_id", flat=True).first())
 
 
