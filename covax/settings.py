@@ -119,6 +119,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections, checked before use so a PostgreSQL restart heals by itself.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # psycopg prepares a statement sent twice on a connection by a server-binding
+    # cursor; Django's default cursors bind client-side and never are (covax/db.py).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2)
 else:
     # SQLite: wait for the writer instead of failing with "database is locked" while the
     # background upload thread writes.

@@ -10,6 +10,7 @@ new facts give.
 
 from __future__ import annotations
 
+import pytest
 from django.db import connection, transaction
 from django.test import TransactionTestCase
 from django.test.utils import CaptureQueriesContext
@@ -117,3 +118,22 @@ class DecideAgainTestCase(WorldMixin, TransactionTestCase):
         expected = 4 if connection.vendor == "postgresql" else 7  # SQLite: the ORM's check, insert, release
         self.assertEqual(len(sql), expected, "\n\n".join(sql))
         self.assertEqual(Vaccination.objects.get(beneficiary=self.person).pk, r.json()["id"])
+
+
+@pytest.mark.postgres
+class PlannedReadsTestCase(ApiTestCase):
+    """covax/db.py: the dose's reads are parsed and planned once per connection."""
+
+    def test_it_prepares_the_dose_reads_and_nothing_that_writes(self):
+        session = session_at(self.centre_a, self.covishield)
+        client = self.client_for(self.staff_a)
+        for person in [BeneficiaryFactory(district=self.hisar) for _ in range(3)]:
+            r = client.post("/api/v1/vaccinations/", dose_body(person, session), format="json")
+            self.assertEqual(r.status_code, 201, r.content)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [row[0] for row in cursor.fetchall()]
+        self.assertTrue(any("AS staff_district" in s for s in prepared), prepared)  # what a request names
+        self.assertTrue(any("authtoken_token" in s for s in prepared), prepared)  # the token's user
+        self.assertTrue(any("UNION ALL" in s for s in prepared), prepared)  # the person's records
+        self.assertFalse([s for s in prepared if "INSERT" in s or "UPDATE" in s], prepared)

@@ -15,6 +15,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
 from covax.accounts.models import User
+from covax.db import planned_reads
 
 _USER_FIELDS = [f.attname for f in User._meta.concrete_fields]
 _SQL = (
@@ -27,7 +28,7 @@ _SQL = (
 def user_for_token(key: str) -> User | None:
     if "\x00" in key:  # never in a token, and PostgreSQL cannot even compare text holding one
         return None
-    with connection.cursor() as cursor:
+    with planned_reads(), connection.cursor() as cursor:
         cursor.execute(_SQL, {"key": key})
         row = cursor.fetchone()
     return None if row is None else User.from_db(connection.alias, _USER_FIELDS, row)

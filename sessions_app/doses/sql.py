@@ -30,6 +30,7 @@ from django.db.models import DEFERRED
 
 from beneficiaries.models import Beneficiary
 from covax.accounts.scope import reach
+from covax.db import planned_reads
 from sessions_app.models import Allocation, AllocationStatus, Centre, District, Session, Vaccination, Vaccine
 
 # Tables by their models' names for them: a renamed table is renamed here too.
@@ -95,7 +96,7 @@ def target_read(
         "vaccine_code": vaccine_code,
         "session_id": session_id,
     }
-    with connection.cursor() as cursor:
+    with planned_reads(), connection.cursor() as cursor:
         cursor.execute(_TARGET_SQL, params)
         columns = iter(cursor.fetchone())
     target, within = Target(), reach(user)
@@ -144,7 +145,8 @@ def records_read(*, person_id: int, dose: int, client_id: uuid.UUID | None) -> l
     earlier request with this idempotency key wrote: what the dose rules decide on.
     Through the ORM this read cost 0.7 ms of CPU a dose, as a statement 0.15 ms."""
     key = Vaccination._meta.get_field("client_id").get_db_prep_value(client_id, connection)
-    return list(Vaccination.objects.raw(_RECORDS_SQL, {"person": person_id, "dose": dose, "client_id": key}))
+    with planned_reads():
+        return list(Vaccination.objects.raw(_RECORDS_SQL, {"person": person_id, "dose": dose, "client_id": key}))
 
 
 # --- The checked write (PostgreSQL) -------------------------------------------------------
