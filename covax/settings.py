@@ -127,6 +127,10 @@ else:
     # background upload thread writes.
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update({"timeout": 30, "transaction_mode": "IMMEDIATE"})
+    # The test database is a file, as the portal's is: an in-memory one is shared between
+    # threads through SQLite's shared cache, whose table locks fail at once instead of
+    # waiting (the upload thread's first write beside the request that queued it).
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", str(BASE_DIR / "test-covax.sqlite3"))
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if IS_POSTGRES:
     # Audit context (who, which URL) for every change pghistory's triggers record.
