@@ -8,7 +8,6 @@ exactly as the API's does.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -27,7 +26,7 @@ from sessions_app.doses.aefi import adverse_event_record, vaccination_undo
 from sessions_app.doses.services import vaccination_record_in_session, walk_in_record
 from sessions_app.forms import AefiForm, ReasonForm, VerifyForm, WalkInForm, add_service_error
 from sessions_app.models import Session, SessionStatus, Source, Vaccination
-from sessions_app.planning.selectors import session_list, why_on_list
+from sessions_app.planning.selectors import ListEntry, session_list, why_on_list
 from sessions_app.views import is_htmx, require_perm
 
 
@@ -82,36 +81,11 @@ def session_page(request, pk: int):
     return render(request, "staff/session_list.html", context)
 
 
-@dataclass
-class Row:
-    """One line of the session list, built from a person and their dose (the same
-    attributes as the selector's entries, so one template draws both)."""
-
-    reference_id: str
-    name: str
-    gender: str
-    birth_year: int
-    id_type: str
-    id_last4: str
-    phone: str
-    status: str
-    vaccination_id: int | None
-    vaccinated_at: object | None
-
-    @classmethod
-    def of(cls, person: Beneficiary, vaccination: Vaccination | None) -> Row:
-        return cls(
-            reference_id=person.reference_id,
-            name=person.name,
-            gender=person.gender,
-            birth_year=person.birth_year,
-            id_type=person.id_type,
-            id_last4=person.id_last4,
-            phone=person.phone,
-            status="vaccinated" if vaccination else "due",
-            vaccination_id=vaccination.pk if vaccination else None,
-            vaccinated_at=vaccination.administered_at if vaccination else None,
-        )
+def _row(person: Beneficiary, vaccination: Vaccination | None) -> ListEntry:
+    """The person's line of the session list, as the selector draws it, after a dose."""
+    if vaccination is None:
+        return ListEntry.of(person, vaccination_id=None, vaccinated_at=None)
+    return ListEntry.of(person, vaccination_id=vaccination.pk, vaccinated_at=vaccination.administered_at)
 
 
 def _client_id(request) -> uuid.UUID | None:
@@ -143,7 +117,7 @@ def session_mark(request, pk: int, reference_id: str):
     if lot:
         request.session[_lot_key(session)] = lot
     if is_htmx(request):
-        return render(request, "staff/_marked.html", {"session": session, "row": Row.of(person, record)})
+        return render(request, "staff/_marked.html", {"session": session, "row": _row(person, record)})
     messages.success(request, _("Dose %(dose)s recorded for %(name)s.") % {"dose": record.dose, "name": person.name})
     return redirect("session_page", pk=session.pk)
 
@@ -156,7 +130,7 @@ def _refused(request, session: Session, person: Beneficiary, exc: ServiceError):
             .filter(beneficiary=person, dose=session.dose)
             .first()
         )
-        context = {"session": session, "row": Row.of(person, existing), "error": str(exc.detail), "code": exc.code}
+        context = {"session": session, "row": _row(person, existing), "error": str(exc.detail), "code": exc.code}
         return render(request, "staff/_refused.html", context, status=exc.status)
     messages.error(request, f"{person.name}: {exc.detail}")
     return redirect("session_page", pk=session.pk)

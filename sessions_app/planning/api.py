@@ -21,8 +21,9 @@ from sessions_app.slots import validate_slot
 CATEGORIES = ["HCW", "FLW", "60+", "45+", "18+"]
 
 
-class SessionSerializer(serializers.ModelSerializer):
-    centre = ScopedPrimaryKeyRelatedField(queryset=Centre.objects.all())
+class SessionFields(serializers.Serializer):
+    """What a session is planned with, one session or many at once."""
+
     vaccine = serializers.SlugRelatedField(slug_field="code", queryset=Vaccine.objects.all())
     dose = serializers.IntegerField(min_value=1, max_value=10, default=1)
     capacity = serializers.IntegerField(min_value=0, max_value=100000)
@@ -35,6 +36,10 @@ class SessionSerializer(serializers.ModelSerializer):
         default=list,
         help_text="Who may come; empty means every category.",
     )
+
+
+class SessionSerializer(SessionFields, serializers.ModelSerializer):
+    centre = ScopedPrimaryKeyRelatedField(queryset=Centre.objects.all())
     allocated = serializers.IntegerField(source="allocated_count", read_only=True)
 
     class Meta:
@@ -78,23 +83,11 @@ class SessionUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
 
 
-class SessionBulkSerializer(serializers.Serializer):
+class SessionBulkSerializer(SessionFields):
     centres = serializers.ListField(
         child=ScopedPrimaryKeyRelatedField(queryset=Centre.objects.all()), min_length=1, max_length=500
     )
     date = serializers.DateField()
-    vaccine = serializers.SlugRelatedField(slug_field="code", queryset=Vaccine.objects.all())
-    dose = serializers.IntegerField(min_value=1, max_value=10, default=1)
-    capacity = serializers.IntegerField(min_value=0, max_value=100000)
-    min_age = serializers.IntegerField(min_value=0, max_value=130, default=18)
-    max_age = serializers.IntegerField(min_value=0, max_value=130, required=False, allow_null=True)
-    slots = serializers.ListField(child=serializers.CharField(validators=[validate_slot]), required=False, default=list)
-    categories = serializers.ListField(
-        child=serializers.ChoiceField(choices=CATEGORIES),
-        required=False,
-        default=list,
-        help_text="Who may come; empty means every category.",
-    )
 
 
 class ListEntrySerializer(serializers.Serializer):

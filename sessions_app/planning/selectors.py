@@ -36,6 +36,24 @@ class ListEntry:
     vaccination_id: int | None
     vaccinated_at: dt.datetime | None
 
+    @classmethod
+    def of(cls, person: Beneficiary, *, vaccination_id: int | None, vaccinated_at: dt.datetime | None) -> ListEntry:
+        """A person's line; vaccinated when a dose of this session is given."""
+        return cls(
+            beneficiary_id=person.pk,
+            reference_id=person.reference_id,
+            name=person.name,
+            gender=person.gender,
+            birth_year=person.birth_year,
+            id_type=person.id_type,
+            id_last4=person.id_last4,
+            phone=person.phone,
+            category=person.category,
+            status="vaccinated" if vaccination_id else "due",
+            vaccination_id=vaccination_id,
+            vaccinated_at=vaccinated_at,
+        )
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -92,20 +110,7 @@ def session_list(*, session: Session, search: str = "") -> list[ListEntry]:
     if search := search.strip():
         people = people.filter(_search_q(search))
     return [
-        ListEntry(
-            beneficiary_id=p.pk,
-            reference_id=p.reference_id,
-            name=p.name,
-            gender=p.gender,
-            birth_year=p.birth_year,
-            id_type=p.id_type,
-            id_last4=p.id_last4,
-            phone=p.phone,
-            category=p.category,
-            status="vaccinated" if p.here_id else "due",
-            vaccination_id=p.here_id,
-            vaccinated_at=p.here_at,
-        )
+        ListEntry.of(p, vaccination_id=p.here_id, vaccinated_at=p.here_at)
         for p in people.only("reference_id", "name", "gender", "birth_year", "id_type", "id_last4", "phone", "category")
     ]
 
